@@ -1,0 +1,92 @@
+"""The click group: global options, logging set-up and error-to-exit-code mapping."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from curator import __version__
+from curator.cli._context import Settings
+from curator.cli._errors import ExitCode, classify_error
+
+
+class CuratorGroup(click.Group):
+    """Turns known domain errors into one clear line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            code = classify_error(exc)
+            if code is None:
+                raise
+            click.echo(f"curator: error: {exc}", err=True)
+            ctx.exit(int(code))
+
+
+@click.group(cls=CuratorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="curator")
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="CURATOR_REPO",
+    help="Data repository (default: the git repository containing the current directory).",
+)
+@click.option(
+    "--prefix",
+    envvar="CURATOR_PREFIX",
+    help="Path of the data tree inside the repository (default: the repository's "
+    "curator.prefix config, else 'registry-data/'; '' for a data-only repository).",
+)
+@click.option("--ref", envvar="CURATOR_REF", help="Branch sync runs commit to (default: HEAD's).")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    repo: Path | None,
+    prefix: str | None,
+    ref: str | None,
+    verbose: int,
+    quiet: bool,
+) -> None:
+    """Curate WordPress.org plugins and themes as a git-backed Composer registry.
+
+    Each `curator sync` run is one commit in the data repository; its SHA is the snapshot id.
+
+    \b
+    Exit codes: 0 ok, 1 some packages failed (stored data untouched), 2 bad usage,
+    3 conflict (ref moved / locked), 4 upstream unreachable, 5 data repository invalid.
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(
+        level=max(level, logging.DEBUG),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = Settings(repo=repo, prefix=prefix, ref=ref, verbose=verbose, quiet=quiet)
+
+
+def _register() -> None:
+    from curator.cli import init_cmd, log_cmd, schemas_cmd, sync_cmd
+    from curator.replay.cli import replay
+
+    cli.add_command(init_cmd.init)
+    cli.add_command(sync_cmd.sync)
+    cli.add_command(log_cmd.log_)
+    cli.add_command(schemas_cmd.schemas)
+    cli.add_command(replay)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="curator")
+
+
+__all__ = ["ExitCode", "cli", "main"]

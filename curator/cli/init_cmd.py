@@ -1,0 +1,68 @@
+"""``curator init DIR``: create a new data repository with its configuration committed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from curator.datarepo import DEFAULT_PREFIX, PREFIX_CONFIG, initial_files
+from curator.gitstore import GitStore
+from curator.layout import is_valid_slug, normalize_prefix
+from curator.models import RegistryConfig, UpstreamConfig
+from curator.models.config import DiscoveryConfig
+from curator.sync import DEFAULT_AUTHOR
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--prefix",
+    "data_prefix",
+    default=DEFAULT_PREFIX,
+    show_default=True,
+    help="Where the data tree lives in the repository ('' for a data-only repository). "
+    "Remembered in the repository's config, so later commands need no --prefix.",
+)
+@click.option("--name", default="WordPress.org Composer registry", show_default=True)
+@click.option("--upstream", metavar="BASE", help="Point every upstream endpoint at BASE.")
+@click.option("--plugin", "plugins", multiple=True, metavar="SLUG", help="Fixed plugin slug.")
+@click.option("--theme", "themes", multiple=True, metavar="SLUG", help="Fixed theme slug.")
+@click.option("--no-svn", is_flag=True, help="Sync only the fixed slugs (no SVN discovery).")
+@click.option("--branch", default="main", show_default=True)
+def init(
+    directory: Path,
+    data_prefix: str,
+    name: str,
+    upstream: str | None,
+    plugins: tuple[str, ...],
+    themes: tuple[str, ...],
+    no_svn: bool,
+    branch: str,
+) -> None:
+    """Create a new (bare) data repository in DIRECTORY and commit registry.json.
+
+    The repository has no working tree: the curator writes commits straight into the object
+    store. Clone it, or use `git -C DIRECTORY log`, to look inside.
+    """
+    for slug in (*plugins, *themes):
+        if not is_valid_slug(slug):
+            raise click.BadParameter(f"invalid slug {slug!r}", param_hint="--plugin/--theme")
+    prefix = normalize_prefix(data_prefix)
+    config = RegistryConfig(
+        name=name,
+        upstream=UpstreamConfig.from_base(upstream) if upstream else UpstreamConfig(),
+        discovery=DiscoveryConfig(svn=not no_svn, plugins=sorted(plugins), themes=sorted(themes)),
+    )
+    store = GitStore.init(directory, bare=True, branch=branch)
+    store.set_config(*PREFIX_CONFIG, prefix)
+    sha = store.commit(
+        ref=store.head_ref(),
+        parent=None,
+        changes={f"{prefix}{rel}": data for rel, data in initial_files(config).items()},
+        message="init: new data repository\n",
+        author=DEFAULT_AUTHOR,
+        timestamp=int(time.time()),
+    )
+    click.echo(f"Initialised data repository {directory} (prefix {prefix!r}) at {sha}")
