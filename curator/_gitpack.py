@@ -1,0 +1,256 @@
+"""Git objects, atomic pack writing and pack lookup; a private helper of :mod:`curator.gitstore`.
+
+Together with :mod:`curator.gitstore` this is the only code that imports dulwich. Objects are
+encoded and hashed here with :mod:`hashlib` (no dulwich object classes on the hot path), and a
+batch of them is written as ONE non-delta pack plus its v2 index:
+
+1. pack and index are written to ``objects/tmp_pack_*`` / ``objects/tmp_idx_*`` (outside
+   ``objects/pack``) and fsynced;
+2. the pack is renamed to ``objects/pack/pack-<checksum>.pack``, then the index next to it.
+
+Readers (git and dulwich) only use a pack whose ``.idx`` exists, and the index is renamed in
+last, so a process killed at any point leaves either nothing visible, or a complete pack that
+is not yet indexed (ignored by readers, removed by :func:`remove_stale_temporaries`), or a
+complete indexed pack whose objects are simply unreferenced. ``git gc`` also expires
+``tmp_*`` files in ``objects/``.
+
+:class:`PackLookup` finds objects among the many packs this produces in one probe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from dulwich.object_format import SHA1
+from dulwich.object_store import DiskObjectStore
+from dulwich.objects import RawObjectID
+from dulwich.pack import (
+    Pack,
+    PackFileDisappeared,
+    UnpackedObject,
+    write_pack_data,
+    write_pack_index,
+)
+
+BLOB = 3
+TREE = 2
+COMMIT = 1
+TAG = 4
+TYPE_NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob", TAG: b"tag"}
+
+MODE_FILE = 0o100644
+MODE_TREE = 0o040000
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+_PACK_MODE = 0o444
+TMP_PREFIXES = ("tmp_pack_", "tmp_idx_")
+
+# One pending object: (type number, raw content).
+RawObject = tuple[int, bytes]
+SMALL_PACK = 20_000  # objects; packs up to this size go into PackLookup's dict
+
+
+def hash_object(type_num: int, data: bytes) -> str:
+    """The git object id (SHA-1 hex) of ``data`` stored as an object of ``type_num``."""
+    h = hashlib.sha1(TYPE_NAMES[type_num], usedforsecurity=False)
+    h.update(b" %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
+
+
+def is_tree_mode(mode: int) -> bool:
+    return mode & 0o170000 == 0o040000
+
+
+def is_blob_mode(mode: int) -> bool:
+    """Regular files (any permission) and symlinks are blobs; gitlinks and trees are not."""
+    return stat.S_ISREG(mode) or stat.S_ISLNK(mode)
+
+
+def encode_name(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def decode_name(name: bytes) -> str:
+    return name.decode("utf-8", "surrogateescape")
+
+
+def _tree_key(item: tuple[str, tuple[int, str]]) -> str:
+    name, (mode, _sha) = item
+    return name + "/" if is_tree_mode(mode) else name
+
+
+def _tree_key_bytes(item: tuple[str, tuple[int, str]]) -> bytes:
+    name, (mode, _sha) = item
+    return encode_name(name) + (b"/" if is_tree_mode(mode) else b"")
+
+
+def encode_tree(entries: Mapping[str, tuple[int, str]]) -> bytes:
+    """Serialise ``name -> (mode, sha hex)`` in git tree order (directories sort as ``name/``).
+
+    Code point order equals UTF-8 byte order, so valid names sort as strings; names carrying
+    undecodable bytes (surrogate escapes) take the slower byte-keyed path.
+    """
+    try:
+        return b"".join(
+            b"%o %s\0%s" % (mode, name.encode(), bytes.fromhex(sha))
+            for name, (mode, sha) in sorted(entries.items(), key=_tree_key)
+        )
+    except UnicodeEncodeError:
+        return b"".join(
+            b"%o %s\0%s" % (mode, encode_name(name), bytes.fromhex(sha))
+            for name, (mode, sha) in sorted(entries.items(), key=_tree_key_bytes)
+        )
+
+
+def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | None:
+    """Write ``sha hex -> (type, raw)`` as one pack + index; return the pack's base name.
+
+    Returns ``None`` (and writes nothing) for an empty mapping. The caller guarantees that the
+    keys are the ids of the contents (they come from :func:`hash_object`).
+    """
+    if not objects:
+        return None
+    pack_dir = objects_dir / "pack"
+    pack_dir.mkdir(exist_ok=True)
+    tmp_pack = _mktemp(objects_dir, "tmp_pack_")
+    tmp_idx = _mktemp(objects_dir, "tmp_idx_")
+    try:
+        with open(tmp_pack, "wb") as f:
+            entries, checksum = write_pack_data(
+                f.write, _records(objects.items()), SHA1, num_records=len(objects)
+            )
+            f.flush()
+            os.fsync(f.fileno())
+        index = sorted((sha, offset, crc) for sha, (offset, crc) in entries.items())
+        with open(tmp_idx, "wb") as f:
+            write_pack_index(f, index, checksum, version=2)
+            f.flush()
+            os.fsync(f.fileno())
+        base = "pack-" + checksum.hex()
+        final_pack = pack_dir / f"{base}.pack"
+        final_idx = pack_dir / f"{base}.idx"
+        if final_idx.exists() and final_pack.exists():
+            return base  # byte-identical pack already in place
+        for path in (tmp_pack, tmp_idx):
+            os.chmod(path, _PACK_MODE)
+        os.replace(tmp_pack, final_pack)  # pack first: readers only trust a pack with an idx
+        os.replace(tmp_idx, final_idx)
+        _fsync_dir(pack_dir)
+        return base
+    finally:
+        for path in (tmp_pack, tmp_idx):
+            path.unlink(missing_ok=True)
+
+
+def _records(items: Iterable[tuple[str, RawObject]]) -> Iterator[UnpackedObject]:
+    for sha, (type_num, raw) in items:
+        yield UnpackedObject(type_num, sha=bytes.fromhex(sha), decomp_chunks=[raw])
+
+
+def _mktemp(directory: Path, prefix: str) -> Path:
+    fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
+    os.close(fd)
+    return Path(name)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(objects_dir: Path, *, older_than: float = 3600.0) -> list[Path]:
+    """Delete leftovers of killed writers that are older than ``older_than`` seconds.
+
+    That is ``objects/tmp_pack_*`` / ``objects/tmp_idx_*`` files, and packs in
+    ``objects/pack`` without an index (a writer killed between its two renames). The age
+    limit keeps a concurrent writer's files in progress safe.
+    """
+    cutoff = time.time() - older_than
+    candidates = [p for p in objects_dir.glob("tmp_*") if p.name.startswith(TMP_PREFIXES)]
+    pack_dir = objects_dir / "pack"
+    if pack_dir.is_dir():
+        candidates += [p for p in pack_dir.glob("*.pack") if not p.with_suffix(".idx").exists()]
+    removed = []
+    for path in candidates:
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+class PackLookup:
+    """Finds objects in a store with many packs without probing every pack for each one.
+
+    dulwich probes the packs in turn (an index bisection and a raised ``KeyError`` each), so
+    lookups slow down with every sync run's pack. Here the objects of small packs (a sync
+    run each) sit in one dict, one probe however many there are; the few large packs (the
+    first import, repacks) are probed most-recently-hit first.
+    """
+
+    def __init__(self, store: DiskObjectStore) -> None:
+        self._store = store
+        self._packs: dict[int, Pack] = {}
+        self._small: dict[bytes, Pack] = {}
+        self._large: list[Pack] = []
+
+    def get_raw(self, sha: RawObjectID) -> tuple[int, bytes]:
+        """``(type, content)`` of an object; ``KeyError`` if the store does not have it."""
+        pack = self._small.get(sha)
+        if pack is not None:
+            try:
+                return _typed(pack.get_raw(sha))
+            except (KeyError, PackFileDisappeared):
+                pass
+        else:
+            large = self._large
+            for i, pack in enumerate(large):
+                try:
+                    found = pack.get_raw(sha)
+                except KeyError:
+                    continue
+                except PackFileDisappeared:
+                    break  # a concurrent repack removed it
+                if i:
+                    large.insert(0, large.pop(i))
+                return _typed(found)
+        # A new pack, a vanished one, a loose object or an alternate: rescan, ask dulwich.
+        self.refresh()
+        return _typed(self._store.get_raw(sha))
+
+    def refresh(self) -> None:
+        self._store.packs  # noqa: B018 -- rescans the pack directory (drops vanished packs)
+        # Pack objects are unhashable; ids are stable as we hold the packs we know.
+        current = {id(pack): pack for pack in self._store.packs}
+        if not self._packs.keys() <= current.keys():
+            self.clear()
+        for key, pack in current.items():
+            if key in self._packs:
+                continue
+            if len(pack.index) <= SMALL_PACK:
+                self._small.update((entry[0], pack) for entry in pack.index.iterentries())
+            else:
+                self._large.insert(0, pack)
+        self._packs = current
+
+    def clear(self) -> None:
+        self._packs = {}
+        self._small = {}
+        self._large = []
+
+
+def _typed(found: tuple[int, bytes]) -> tuple[int, bytes]:
+    type_num, raw = found
+    return int(type_num), bytes(raw)
