@@ -1,0 +1,340 @@
+"""``curator deploy | rollback | cleanup | verify | builds``: promote and publish builds.
+
+Local storage (``--storage DIR``, default ``storage/``, env ``CURATOR_STORAGE``) holds
+``repository/builds/<id>/`` and the ``repository/current`` symlink. ``deploy`` without
+``--to`` promotes a build locally; with ``--to s3://bucket/prefix`` it uploads it to S3/R2.
+
+Exit codes: 0 ok; 1 verification found mismatches or the build is invalid; 2 bad usage
+(unknown build id, malformed URL); 5 storage or bucket problem (missing manifest, network,
+credentials). Messages name the offending file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from curator.build.manifest import (
+    InvalidBuildError,
+    Manifest,
+    ManifestError,
+    read_manifest,
+    validate_build,
+)
+from curator.cli._context import Settings
+from curator.cli._errors import ExitCode
+from curator.storage.local import LocalStorage, NoSuchBuildError, StorageError
+
+DEFAULT_STORAGE = Path("storage")
+
+
+def _fail(message: str, code: ExitCode) -> NoReturn:
+    click.echo(f"curator: error: {message}", err=True)
+    raise click.exceptions.Exit(int(code))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map domain errors to one clear message and the documented exit code."""
+    from curator.deploy.s3 import DeployError, S3Error
+
+    try:
+        yield
+    except InvalidBuildError as exc:
+        click.echo(f"curator: error: {exc.what} is not a valid build:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(int(ExitCode.PARTIAL)) from exc
+    except NoSuchBuildError as exc:
+        _fail(str(exc), ExitCode.USAGE)
+    except (StorageError, ManifestError, S3Error, DeployError) as exc:
+        _fail(str(exc), ExitCode.DATA)
+    except OSError as exc:
+        name = f"{exc.filename}: " if exc.filename else ""
+        _fail(f"{name}{exc.strerror or exc}", ExitCode.DATA)
+
+
+def _storage(storage: Path | None) -> LocalStorage:
+    ctx = click.get_current_context()
+    settings = ctx.find_object(Settings)
+    root = storage or (settings.storage if settings else None) or DEFAULT_STORAGE
+    return LocalStorage(root)
+
+
+def _quiet() -> bool:
+    settings = click.get_current_context().find_object(Settings)
+    return bool(settings and settings.quiet)
+
+
+def _storage_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--storage",
+        type=click.Path(path_type=Path, file_okay=False),
+        envvar="CURATOR_STORAGE",
+        help="Local build storage directory (default: storage/).",
+    )(f)
+
+
+def _s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--region", envvar="AWS_REGION", help="Bucket region (R2: auto; default us-east-1)."
+    )(f)
+    return click.option(
+        "--endpoint-url",
+        envvar="CURATOR_S3_ENDPOINT",
+        help="S3-compatible endpoint (R2, MinIO, seaweedfs); credentials come from the "
+        "standard AWS environment variables or config.",
+    )(f)
+
+
+def _check_url(url: str, option: str) -> tuple[str, str]:
+    from curator.deploy.plan import parse_s3_url
+
+    try:
+        return parse_s3_url(url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc
+
+
+def _bucket(url: str, endpoint_url: str | None, region: str | None, workers: int) -> Any:
+    from curator.deploy.s3 import S3Bucket, make_client
+
+    bucket, prefix = _check_url(url, "--to/--bucket")
+    client = make_client(endpoint_url=endpoint_url, region=region, max_pool_connections=workers + 4)
+    return S3Bucket(client, bucket, prefix)
+
+
+@click.command("deploy")
+@click.argument("build_id", required=False)
+@click.option("--to", "to", metavar="s3://BUCKET/PREFIX", help="Upload to S3/R2 instead.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="With --to: upload this build directory instead of a stored build.",
+)
+@_s3_options
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="With --to: delete keys the build no longer names once orphaned this long.",
+)
+@click.option("--workers", type=click.IntRange(1, 128), default=16, show_default=True)
+@click.option("--dry-run", is_flag=True, help="With --to: plan and report, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@_storage_option
+def deploy(
+    build_id: str | None,
+    to: str | None,
+    directory: Path | None,
+    endpoint_url: str | None,
+    region: str | None,
+    grace_hours: float,
+    workers: int,
+    dry_run: bool,
+    as_json: bool,
+    storage: Path | None,
+) -> None:
+    """Promote BUILD_ID locally, or upload it to S3/R2 with --to.
+
+    Without BUILD_ID: locally, the newest valid build; with --to, the current (promoted)
+    build, else the newest valid one. A build that fails validation is never promoted nor
+    uploaded. Uploads send only files whose sha256 differs from the deployed manifest,
+    p2 files first and packages.json, manifest.json last.
+    """
+    if to is not None:
+        _check_url(to, "--to")
+    with _errors():
+        store = _storage(storage)
+        if to is None:
+            if directory is not None or dry_run:
+                raise click.UsageError("--dir and --dry-run need --to")
+            target_id = build_id or store.newest_valid()
+            if target_id is None:
+                _fail(f"no valid build in {store.builds_dir}", ExitCode.DATA)
+            previous = store.current()
+            info = store.promote(target_id)
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {"build": info.id, "commit": info.commit, "previous": previous},
+                        sort_keys=True,
+                    )
+                )
+            else:
+                click.echo(f"promoted {info.id} (commit {info.commit}); previous: {previous}")
+            return
+
+        if directory is not None and build_id is not None:
+            raise click.UsageError("give BUILD_ID or --dir, not both")
+        if directory is None:
+            chosen = build_id or store.current() or store.newest_valid()
+            if chosen is None:
+                _fail(f"no valid build in {store.builds_dir}", ExitCode.DATA)
+            directory = store.build_path(chosen)
+            if not directory.is_dir():
+                raise NoSuchBuildError(chosen)
+
+        from curator.deploy.s3 import deploy_build
+
+        target = _bucket(to, endpoint_url, region, workers)
+        if not _quiet() and not as_json:
+            click.echo(f"deploying {directory} to {target.url} ...", err=True)
+        report = deploy_build(
+            directory,
+            target,
+            grace=dt.timedelta(hours=grace_hours),
+            workers=workers,
+            dry_run=dry_run,
+        )
+        if as_json:
+            click.echo(json.dumps(report.as_dict(), sort_keys=True))
+            return
+        verb = "would upload" if dry_run else "uploaded"
+        click.echo(
+            f"{verb} {report.uploaded} of {report.files} files "
+            f"({report.bytes_uploaded:,} bytes), skipped {report.skipped} unchanged; "
+            f"deleted {report.deleted}, newly orphaned {report.scheduled}, "
+            f"pending deletion {report.pending}; commit {report.commit} "
+            f"(was {report.previous_commit}); {report.seconds:.1f} s"
+        )
+
+
+@click.command("rollback")
+@click.argument("build_id", required=False)
+@_storage_option
+def rollback(build_id: str | None, storage: Path | None) -> None:
+    """Switch the local `current` build back to BUILD_ID, or to the previously promoted one."""
+    with _errors():
+        store = _storage(storage)
+        previous = store.current()
+        info = store.rollback(build_id)
+        click.echo(f"current is now {info.id} (commit {info.commit}); was {previous}")
+
+
+@click.command("cleanup")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="How many of the newest builds to keep (the current build and the one a "
+    "rollback would return to are always kept).",
+)
+@_storage_option
+def cleanup(keep: int, storage: Path | None) -> None:
+    """Delete old local builds."""
+    with _errors():
+        store = _storage(storage)
+        removed = store.cleanup(keep)
+        for build_id in removed:
+            click.echo(f"removed {build_id}")
+        if not _quiet():
+            click.echo(f"{len(removed)} build(s) removed, {len(store.build_ids())} kept", err=True)
+
+
+@click.command("verify")
+@click.option("--build", "build_id", metavar="ID", help="A stored build (default: current).")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A build or deployed directory.",
+)
+@click.option("--bucket", metavar="s3://BUCKET/PREFIX", help="A deployed S3/R2 prefix.")
+@click.option(
+    "--manifest",
+    "manifest_file",
+    type=click.Path(path_type=Path, exists=True),
+    help="Compare with this manifest.json (or build directory) instead of the target's own.",
+)
+@_s3_options
+@click.option("--workers", type=click.IntRange(1, 128), default=16, show_default=True)
+@_storage_option
+def verify(
+    build_id: str | None,
+    directory: Path | None,
+    bucket: str | None,
+    manifest_file: Path | None,
+    endpoint_url: str | None,
+    region: str | None,
+    workers: int,
+    storage: Path | None,
+) -> None:
+    """Compare a build, directory or bucket with a manifest, file by file.
+
+    Every file is hashed (S3 objects are downloaded). Without --manifest a directory is
+    validated against its own manifest.json, a bucket against its deployed manifest.json.
+    Exit status 1 if anything differs; each difference names the file.
+    """
+    chosen = [x for x in (build_id, directory, bucket) if x is not None]
+    if len(chosen) > 1:
+        raise click.UsageError("give at most one of --build, --dir, --bucket")
+    if bucket is not None:
+        _check_url(bucket, "--bucket")
+    with _errors():
+        expected: Manifest | None = read_manifest(manifest_file) if manifest_file else None
+        manifest: Manifest | None
+        if bucket is not None:
+            from curator.deploy.verify import read_bucket_manifest, verify_bucket
+
+            target = _bucket(bucket, endpoint_url, region, workers)
+            manifest = expected or read_bucket_manifest(target)
+            problems = [str(m) for m in verify_bucket(target, manifest, workers=workers)]
+            where = target.url
+        else:
+            if directory is None:
+                store = _storage(storage)
+                name = build_id or store.current()
+                if name is None:
+                    _fail(
+                        f"nothing promoted in {store.repository}: give --build or --dir",
+                        ExitCode.USAGE,
+                    )
+                directory = store.build_path(name)
+                if not directory.is_dir():
+                    raise NoSuchBuildError(name)
+            if expected is None:
+                problems = validate_build(directory)
+                manifest = read_manifest(directory) if not problems else None
+            else:
+                from curator.deploy.verify import verify_directory
+
+                manifest = expected
+                problems = [str(m) for m in verify_directory(directory, expected)]
+            where = str(directory)
+        for problem in problems:
+            click.echo(problem)
+        if problems:
+            _fail(f"{where}: {len(problems)} mismatch(es)", ExitCode.PARTIAL)
+        commit = manifest.commit if manifest else "?"
+        count = len(manifest.files) if manifest else 0
+        click.echo(f"ok: {where} matches the manifest of commit {commit} ({count} files)")
+
+
+@click.command("builds")
+@click.option("--validate", is_flag=True, help="Hash every file of every build (slow).")
+@_storage_option
+def builds(validate: bool, storage: Path | None) -> None:
+    """List local builds, oldest first; `*` marks the current one."""
+    with _errors():
+        store = _storage(storage)
+        current = store.current()
+        infos = store.builds(validate=validate)
+        if not infos:
+            click.echo(f"no builds in {store.builds_dir}")
+        for info in infos:
+            mark = "*" if info.id == current else " "
+            state = "" if info.valid is None else ("  valid" if info.valid else "  INVALID")
+            click.echo(f"{mark} {info.id}  {info.commit or '?'}  {info.time or '?'}{state}")
+
+
+__all__ = ["builds", "cleanup", "deploy", "rollback", "verify"]

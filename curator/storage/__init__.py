@@ -1,0 +1,1 @@
+"""Where builds are kept on this machine (``curator.storage.local``)."""
