@@ -162,3 +162,28 @@ def initial_files(config: RegistryConfig) -> dict[str, bytes]:
         REGISTRY_FILE: canonical.dumps(config.model_dump(mode="json")),
         STATE_FILE: canonical.dumps(SyncState().model_dump(mode="json")),
     }
+
+
+def create(
+    path: Path,
+    config: RegistryConfig,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    branch: str = "main",
+    author: str,
+    timestamp: int,
+) -> DataRepo:
+    """A new bare data repository whose first commit holds ``registry.json`` and the state.
+
+    The prefix is remembered in the repository's git config (``curator.prefix``)."""
+    store = GitStore.init(path, bare=True, branch=branch)
+    repo = DataRepo(store, normalize_prefix(prefix))
+    store.set_config(*PREFIX_CONFIG, repo.prefix)
+    repo.commit(
+        parent=None,
+        changes=initial_files(config),
+        message="init: new data repository\n",
+        author=author,
+        timestamp=timestamp,
+    )
+    return repo

@@ -1,4 +1,4 @@
-"""JSON Schemas of the data files, generated from the pydantic models (pure + two small I/O helpers)."""
+"""JSON Schemas of the data files, generated from the pydantic models."""
 
 from __future__ import annotations
 

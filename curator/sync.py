@@ -172,7 +172,9 @@ class SyncRunner:
             new_state = new_state.with_cursor(
                 plan.kind,
                 SyncCursor(
-                    revision=plan.new_revision if plan.new_revision is not None else cursor.revision,
+                    revision=plan.new_revision
+                    if plan.new_revision is not None
+                    else cursor.revision,
                     pending=sorted(pending),
                 ),
             )

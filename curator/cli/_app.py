@@ -43,6 +43,12 @@ class CuratorGroup(click.Group):
     "curator.prefix config, else 'registry-data/'; '' for a data-only repository).",
 )
 @click.option("--ref", envvar="CURATOR_REF", help="Branch sync runs commit to (default: HEAD's).")
+@click.option(
+    "--storage",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="CURATOR_STORAGE",
+    help="Local storage for builds and runtime data (default: storage/).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
@@ -51,6 +57,7 @@ def cli(
     repo: Path | None,
     prefix: str | None,
     ref: str | None,
+    storage: Path | None,
     verbose: int,
     quiet: bool,
 ) -> None:
@@ -68,18 +75,29 @@ def cli(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = Settings(repo=repo, prefix=prefix, ref=ref, verbose=verbose, quiet=quiet)
+    ctx.obj = Settings(
+        repo=repo, prefix=prefix, ref=ref, verbose=verbose, quiet=quiet, storage=storage
+    )
 
 
 def _register() -> None:
-    from curator.cli import init_cmd, log_cmd, schemas_cmd, sync_cmd
+    from curator.cli import deploy_cmds, init_cmd, log_cmd, schemas_cmd, sync_cmd, versions_cmd
     from curator.replay.cli import replay
 
-    cli.add_command(init_cmd.init)
-    cli.add_command(sync_cmd.sync)
-    cli.add_command(log_cmd.log_)
-    cli.add_command(schemas_cmd.schemas)
-    cli.add_command(replay)
+    for command in (
+        init_cmd.init,
+        sync_cmd.sync,
+        log_cmd.log_,
+        schemas_cmd.schemas,
+        versions_cmd.versions,
+        deploy_cmds.deploy,
+        deploy_cmds.rollback,
+        deploy_cmds.cleanup,
+        deploy_cmds.verify,
+        deploy_cmds.builds,
+        replay,
+    ):
+        cli.add_command(command)
 
 
 _register()

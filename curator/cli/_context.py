@@ -17,6 +17,7 @@ class Settings:
     ref: str | None
     verbose: int
     quiet: bool
+    storage: Path | None = None  # local build storage (--storage); None: ./storage
 
     def open_repo(self) -> DataRepo:
         return DataRepo.open(self.repo, self.prefix, self.ref)

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from curator.datarepo import DEFAULT_PREFIX, PREFIX_CONFIG, initial_files
-from curator.gitstore import GitStore
+from curator.datarepo import DEFAULT_PREFIX, create
 from curator.layout import is_valid_slug, normalize_prefix
 from curator.models import RegistryConfig, UpstreamConfig
 from curator.models.config import DiscoveryConfig
@@ -55,14 +54,12 @@ def init(
         upstream=UpstreamConfig.from_base(upstream) if upstream else UpstreamConfig(),
         discovery=DiscoveryConfig(svn=not no_svn, plugins=sorted(plugins), themes=sorted(themes)),
     )
-    store = GitStore.init(directory, bare=True, branch=branch)
-    store.set_config(*PREFIX_CONFIG, prefix)
-    sha = store.commit(
-        ref=store.head_ref(),
-        parent=None,
-        changes={f"{prefix}{rel}": data for rel, data in initial_files(config).items()},
-        message="init: new data repository\n",
+    repo = create(
+        directory,
+        config,
+        prefix=prefix,
+        branch=branch,
         author=DEFAULT_AUTHOR,
         timestamp=int(time.time()),
     )
-    click.echo(f"Initialised data repository {directory} (prefix {prefix!r}) at {sha}")
+    click.echo(f"Initialised data repository {directory} (prefix {prefix!r}) at {repo.head()}")

@@ -33,7 +33,9 @@ _SHOWN = (
 
 @click.command()
 @click.option("--type", "type_", type=click.Choice(list(_TYPES)), default="all", show_default=True)
-@click.option("--slug", "slugs", multiple=True, metavar="SLUG", help="Sync only these (repeatable).")
+@click.option(
+    "--slug", "slugs", multiple=True, metavar="SLUG", help="Sync only these (repeatable)."
+)
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages; the rest wait.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
@@ -72,7 +74,9 @@ def sync(
     """
     bad = [s for s in slugs if not is_valid_slug(s)]
     if bad:
-        raise click.BadParameter(f"invalid slug(s): {', '.join(map(repr, bad))}", param_hint="--slug")
+        raise click.BadParameter(
+            f"invalid slug(s): {', '.join(map(repr, bad))}", param_hint="--slug"
+        )
     repo = settings.open_repo()
     config = repo.view().config()
     endpoints = UpstreamConfig.from_base(upstream) if upstream else config.upstream
@@ -106,7 +110,8 @@ def report_json(report: SyncReport) -> dict[str, object]:
         "seconds": round(report.seconds, 3),
         "counts": {c.value: report.counts.get(c, 0) for c in _SHOWN},
         "per_type": {
-            k.value: {c.value: n for c, n in counts.items()} for k, counts in report.per_type.items()
+            k.value: {c.value: n for c, n in counts.items()}
+            for k, counts in report.per_type.items()
         },
         "failures": [{"type": k.value, "slug": s, "reason": r} for k, s, r in report.failures],
         "rejected": [{"type": k.value, "slug": s} for k, s in report.rejected],
@@ -138,8 +143,12 @@ def print_report(report: SyncReport) -> None:
     if len(report.failures) > 50:
         console.print(f"  ... and {len(report.failures) - 50} more failures (see --json)")
     if report.dry_run:
-        console.print(f"Dry run: {len(report.changed_paths)} file(s) would change; nothing committed.")
+        console.print(
+            f"Dry run: {len(report.changed_paths)} file(s) would change; nothing committed."
+        )
     elif report.commit:
-        console.print(f"Committed {report.commit} ({len(report.changed_paths)} files) in {report.seconds:.1f}s")
+        console.print(
+            f"Committed {report.commit} ({len(report.changed_paths)} files) in {report.seconds:.1f}s"
+        )
     else:
         console.print(f"Nothing changed; no commit ({report.seconds:.1f}s).")

@@ -9,13 +9,13 @@ was first seen, the last SVN revision) sit beside them.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from curator.layout import PackageType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 # Everything WordPress.org may send as "unknown": false, null, or an empty PHP array.
 Scalar = str | int | float | bool | None
