@@ -91,16 +91,18 @@ def _tree_key_bytes(item: tuple[str, tuple[int, str]]) -> bytes:
     return encode_name(name) + (b"/" if is_tree_mode(mode) else b"")
 
 
-def encode_tree(entries: Mapping[str, tuple[int, str]]) -> bytes:
+def encode_tree(entries: Mapping[str, tuple[int, str]], *, ordered: bool = False) -> bytes:
     """Serialise ``name -> (mode, sha hex)`` in git tree order (directories sort as ``name/``).
 
     Code point order equals UTF-8 byte order, so valid names sort as strings; names carrying
-    undecodable bytes (surrogate escapes) take the slower byte-keyed path.
+    undecodable bytes (surrogate escapes) take the slower byte-keyed path. ``ordered=True``
+    promises the mapping already iterates in tree order (a parsed tree whose entries were only
+    replaced, not added), which skips the sort.
     """
     try:
+        items = entries.items() if ordered else sorted(entries.items(), key=_tree_key)
         return b"".join(
-            b"%o %s\0%s" % (mode, name.encode(), bytes.fromhex(sha))
-            for name, (mode, sha) in sorted(entries.items(), key=_tree_key)
+            b"%o %s\0%s" % (mode, name.encode(), bytes.fromhex(sha)) for name, (mode, sha) in items
         )
     except UnicodeEncodeError:
         return b"".join(

@@ -567,7 +567,8 @@ class GitStore:
             return tree
         if not new:
             return None
-        raw = gp.encode_tree(new)
+        # entries parsed from a tree are in tree order; replacing values keeps that order
+        raw = gp.encode_tree(new, ordered=tree is not None and new.keys() <= old.keys())
         sha = gp.hash_object(gp.TREE, raw)
         pending[sha] = (gp.TREE, raw)
         return sha

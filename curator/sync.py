@@ -97,6 +97,7 @@ class SyncReport:
     deferred: int = 0
     changed_paths: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # discover, fetch, commit
 
     @property
     def ok(self) -> bool:
@@ -134,6 +135,7 @@ class SyncRunner:
         report.dry_run = options.dry_run
 
         plans = [await self._plan(kind, config, state, options) for kind in options.types]
+        report.timings["discover"] = time.perf_counter() - started
         self._apply_limit(plans, options.limit)
         for plan in plans:
             report.sources.append(plan.source)
@@ -156,6 +158,7 @@ class SyncRunner:
             report.per_type[kind][change] += 1
             self.progress.advance(kind, slug, change)
 
+        fetch_started = time.perf_counter()
         total = sum(len(p.work) for p in plans)
         self.progress.stage(f"fetching {total} packages")
         self.progress.start(total)
@@ -163,6 +166,8 @@ class SyncRunner:
             *(one(p.kind, slug, rev) for p in plans for slug, rev in p.work.items())
         )
         report.failures.sort(key=lambda f: (f[0].value, f[1]))
+        report.timings["fetch"] = time.perf_counter() - fetch_started
+        commit_started = time.perf_counter()
 
         new_state = state
         for plan in plans:
@@ -200,6 +205,7 @@ class SyncRunner:
                 author=options.author,
                 timestamp=int(now.timestamp()),
             )
+        report.timings["commit"] = time.perf_counter() - commit_started
         report.seconds = time.perf_counter() - started
         return report
 
@@ -261,6 +267,8 @@ class SyncRunner:
                 new_revision = found.head
                 source += (
                     f"SVN log r{cursor.revision + 1}..r{found.head}, {len(found.slugs)} changed"
+                    if found.head > cursor.revision
+                    else f"SVN log: no revisions after r{cursor.revision}"
                 )
         fixed = [s for s in config.discovery.fixed(kind) if is_valid_slug(s)]
         for slug in fixed:

@@ -15,6 +15,7 @@ import pytest
 from curator.datarepo import DataRepo, create
 from curator.models import RegistryConfig, UpstreamConfig
 from curator.models.config import DiscoveryConfig
+from curator.replay.process import ReplayProcess
 from curator.sync import DEFAULT_AUTHOR, SyncOptions, SyncReport, SyncRunner
 from curator.upstream import WporgClient
 
@@ -51,6 +52,7 @@ def git_fsck(path: Path) -> None:
 
 
 RepoFactory = Callable[..., DataRepo]
+__all__ = ["ReplayProcess"]
 
 
 @pytest.fixture
@@ -113,3 +115,26 @@ def sync_once(
             return await runner.run(SyncOptions(**options))
 
     return asyncio.run(go())
+
+
+def write_subset(source: Path, target: Path, count: int) -> Path:
+    """The first ``count`` records of a corpus, as a plain .jsonl file (a test input)."""
+    import lzma
+
+    with lzma.open(source, "rt", encoding="utf-8") as src, target.open("w") as out:
+        for n, line in enumerate(src):
+            if n >= count:
+                break
+            out.write(line)
+    return target
+
+
+def curator_cli(*args: str | Path, check: bool = False) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "curator", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=check,
+    )

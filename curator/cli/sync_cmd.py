@@ -108,6 +108,7 @@ def report_json(report: SyncReport) -> dict[str, object]:
         "commit": report.commit,
         "dry_run": report.dry_run,
         "seconds": round(report.seconds, 3),
+        "timings": {k: round(v, 3) for k, v in report.timings.items()},
         "counts": {c.value: report.counts.get(c, 0) for c in _SHOWN},
         "per_type": {
             k.value: {c.value: n for c, n in counts.items()}
@@ -122,7 +123,7 @@ def report_json(report: SyncReport) -> dict[str, object]:
 
 
 def print_report(report: SyncReport) -> None:
-    console = Console()
+    console = Console(width=max(110, Console().width))
     table = Table(title="Sync run summary")
     table.add_column("type")
     for change in _SHOWN:
@@ -148,7 +149,8 @@ def print_report(report: SyncReport) -> None:
         )
     elif report.commit:
         console.print(
-            f"Committed {report.commit} ({len(report.changed_paths)} files) in {report.seconds:.1f}s"
+            f"Committed {report.commit} ({len(report.changed_paths)} files)"
+            f" in {report.seconds:.1f}s"
         )
     else:
         console.print(f"Nothing changed; no commit ({report.seconds:.1f}s).")

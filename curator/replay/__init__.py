@@ -9,12 +9,13 @@ closures, additions, deletions; each a new SVN revision) and fault injection.
 Modules: :mod:`.corpus` (records on disk), :mod:`.api` (info API field selection),
 :mod:`.formats` (SVN listing / Trac log text), :mod:`.zips` (download archives),
 :mod:`.faults`, :mod:`.state` (the mutable world), :mod:`.app` (ASGI),
-:mod:`.server` (uvicorn), :mod:`.cli` (``curator replay``).
+:mod:`.server` (uvicorn), :mod:`.process` (a child process), :mod:`.cli` (``curator replay``).
 """
 
 from curator.replay.app import ReplayApp, create_app
 from curator.replay.corpus import load_corpus, sample_corpus_paths
 from curator.replay.faults import FaultConfig
+from curator.replay.process import ReplayProcess
 from curator.replay.server import ReplayServer, run_replay
 from curator.replay.state import ChangeError, ReplayState
 
@@ -22,6 +23,7 @@ __all__ = [
     "ChangeError",
     "FaultConfig",
     "ReplayApp",
+    "ReplayProcess",
     "ReplayServer",
     "ReplayState",
     "create_app",
