@@ -29,6 +29,8 @@ from curator.models import PackageRecord, RegistryConfig, SyncState
 from curator.records import decode
 
 DEFAULT_PREFIX = "registry-data/"
+# git's own `gc --auto` pack limit; past it each sync run consolidates packs (see GitStore.repack)
+MAX_PACKS = 50
 PREFIX_CONFIG = ("curator", "prefix")
 
 
@@ -154,6 +156,16 @@ class DataRepo:
             author=author,
             timestamp=timestamp,
         )
+
+
+def maintain(repo: DataRepo, *, max_packs: int = MAX_PACKS) -> int | None:
+    """Consolidate packs once there are more than ``max_packs``; the pack count after, or None.
+
+    Every sync run adds one pack; without this, lookups hold ~4 file descriptors per pack and a
+    long-running registry would exhaust the descriptor limit after a few hundred runs."""
+    if repo.store.pack_count() <= max_packs:
+        return None
+    return repo.store.repack()
 
 
 def initial_files(config: RegistryConfig) -> dict[str, bytes]:

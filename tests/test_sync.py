@@ -215,3 +215,22 @@ def test_invalid_stored_record_is_reported_and_left_alone(
     report = sync_once(repo, replay.base_url, types=(P,), slugs=(slug,))
     assert [(k, s) for k, s, _ in report.failures] == [(P, slug)]
     assert repo.view().read(rel) == broken
+
+
+def test_packs_are_consolidated_once_there_are_too_many(new_data_repo: RepoFactory) -> None:
+    from curator.datarepo import maintain
+
+    repo = new_data_repo()
+    for n in range(6):
+        repo.commit(
+            parent=repo.head(),
+            changes={f"packages/plugins/aa/aa{n}.json": b"{}\n"},
+            message=f"m{n}\n",
+            author="t <t@t>",
+            timestamp=n + 1,
+        )
+    assert repo.store.pack_count() == 7
+    assert maintain(repo, max_packs=10) is None
+    left = maintain(repo, max_packs=5)
+    assert left is not None and left < 7
+    assert repo.view().read("packages/plugins/aa/aa5.json") == b"{}\n"

@@ -13,6 +13,7 @@ from rich.table import Table
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._progress import BarProgress
+from curator.datarepo import maintain
 from curator.layout import PackageType, is_valid_slug
 from curator.models import UpstreamConfig
 from curator.records import Change
@@ -93,6 +94,8 @@ def sync(
                 return await SyncRunner(repo, client, progress=bar).run(options)
 
     report = asyncio.run(go())
+    if report.commit is not None:
+        maintain(repo)
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
     elif not settings.quiet:
