@@ -1,0 +1,303 @@
+"""The derived, read-only search index of a build: ``search.sqlite``.
+
+The build writes one SQLite file next to ``packages.json`` from the same commit; the server
+opens it read-only (``mode=ro&immutable=1``) to browse, search and show packages. This module
+owns its schema, the row model (:class:`SearchRow`), turning a package record into a row
+(:func:`search_row_from_record`) and writing the file (:func:`write_search_index`).
+
+Schema (``meta.format`` = :data:`FORMAT`)::
+
+    meta(key TEXT PRIMARY KEY, value TEXT)          -- format, rows
+    packages(id INTEGER PRIMARY KEY, name UNIQUE, type, slug, title, description, author,
+             status, closure_reason, closed_date, abandoned, version, requires_wp, tested,
+             requires_php, active_installs, last_updated, homepage, wporg_url,
+             versions_json, overrides_json)
+    packages_fts USING fts5(slug, title, description, joined; content='')
+                                                    -- rowid = packages.id
+
+``joined`` holds the slug and the title with every separator removed (``contact-form-7`` ->
+``contactform7``) so a query ``contactform7`` prefix-matches the package. The FTS table is
+contentless: it only maps words to ``packages.id``.
+
+The file is deterministic: the same rows in any order give byte-identical files (rows sorted
+by name with explicit ids, fixed page size, no journal, FTS ``optimize`` and ``VACUUM``), so
+two builds of one commit are byte-identical, as the build manifest expects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from curator.build.text import http_url, plain_text, wporg_time
+from curator.layout import PackageType
+from curator.models import PackageRecord
+
+__all__ = [
+    "FORMAT",
+    "SEARCH_INDEX_NAME",
+    "SearchRow",
+    "joined_text",
+    "search_row_from_record",
+    "write_search_index",
+]
+
+SEARCH_INDEX_NAME: Final = "search.sqlite"
+FORMAT: Final = 1
+PAGE_SIZE: Final = 4096
+
+_SEPARATORS_RE: Final = re.compile(r"[\W_]+", re.UNICODE)
+_STABLE_RE: Final = re.compile(r"v?\d+(\.\d+)*", re.ASCII)
+_VERSION_KEYS: Final = ("version", "version_normalized", "time", "require")
+_OVERRIDE_KEYS: Final = ("scope", "field", "reason", "author", "date")
+
+PackageKind = Literal["plugin", "theme"]
+Status = Literal["open", "closed", "not_found"]
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    """One package as the server shows it; every text is plain (no HTML, entities decoded)."""
+
+    name: str  # "wp-plugin/akismet"
+    type: PackageKind
+    slug: str
+    title: str
+    description: str
+    author: str
+    status: Status
+    closure_reason: str | None
+    closed_date: str | None
+    abandoned: str | None  # None, "true", or the replacement package name
+    version: str | None  # latest stable version served to Composer
+    requires_wp: str | None
+    tested: str | None
+    requires_php: str | None
+    active_installs: int | None
+    last_updated: str | None  # ISO 8601 UTC
+    homepage: str | None
+    wporg_url: str
+    versions_json: str  # [{"version", "version_normalized", "time", "require"}], newest first
+    overrides_json: str  # [{"scope", "field", "reason", "author", "date"}]
+
+
+_COLUMNS: Final = tuple(f.name for f in fields(SearchRow))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _text(value: object) -> str | None:
+    text = plain_text(value)
+    return text or None
+
+
+def _author(value: object) -> str:
+    if isinstance(value, dict):
+        for key in ("display_name", "user_nicename", "author"):
+            if isinstance(value.get(key), str):
+                return plain_text(value[key])
+        return ""
+    return plain_text(value)
+
+
+def _requirement(value: object) -> str | None:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _latest_stable(versions: Sequence[Mapping[str, Any]]) -> str | None:
+    """The first (newest) stable version; else the first non-dev one; else None."""
+    served = [
+        str(v["version"])
+        for v in versions
+        if isinstance(v.get("version"), str) and not str(v["version"]).startswith("dev-")
+    ]
+    for version in served:
+        if _STABLE_RE.fullmatch(version):
+            return version
+    return served[0] if served else None
+
+
+def joined_text(*values: str) -> str:
+    """Each value with separators removed, lower-cased, space-separated (``joined`` column)."""
+    parts = [_SEPARATORS_RE.sub("", v).lower() for v in values]
+    return " ".join(dict.fromkeys(p for p in parts if p))
+
+
+def search_row_from_record(
+    record: PackageRecord,
+    vendor: str,
+    versions: list[dict[str, Any]],
+    overrides: list[dict[str, Any]],
+    abandoned: str | None,
+) -> SearchRow:
+    """The index row of ``record`` (published as ``<vendor>/<slug>``).
+
+    ``versions`` are the versions Composer sees, newest first (dicts with at least
+    ``version``; ``version_normalized``, ``time`` and ``require`` are kept when present);
+    ``overrides`` the overrides in effect (``scope``, ``field``, ``reason``, ``author``,
+    ``date``); ``abandoned`` is None, ``"true"`` or the replacement package name.
+    """
+    info = record.info
+    kind: PackageKind = "plugin" if record.type is PackageType.PLUGIN else "theme"
+    title = plain_text(info.name) if info is not None else ""
+    description = ""
+    author = ""
+    homepage = None
+    active_installs = None
+    last_updated = None
+    requires_wp = tested = requires_php = None
+    if info is not None:
+        description = plain_text(info.short_description) or plain_text(info.description)[:300]
+        author = _author(info.author)
+        homepage = http_url(info.homepage)
+        if isinstance(info.active_installs, int) and not isinstance(info.active_installs, bool):
+            active_installs = info.active_installs
+        last_updated = wporg_time(info.last_updated) or wporg_time(info.last_updated_time)
+        requires_wp = _requirement(info.requires)
+        tested = _requirement(info.tested)
+        requires_php = _requirement(info.requires_php)
+    closure = record.closure
+    closure_reason = None
+    closed_date = None
+    if closure is not None:
+        closure_reason = _text(closure.reason_text) or _text(closure.reason)
+        closed_date = closure.date
+    kept_versions = [{k: v[k] for k in _VERSION_KEYS if k in v} for v in versions]
+    kept_overrides = [{k: o.get(k) for k in _OVERRIDE_KEYS} for o in overrides]
+    return SearchRow(
+        name=f"{vendor}/{record.slug}",
+        type=kind,
+        slug=record.slug,
+        title=title or record.slug,
+        description=description,
+        author=author,
+        status=record.status.value,
+        closure_reason=closure_reason,
+        closed_date=closed_date,
+        abandoned=abandoned,
+        version=_latest_stable(versions),
+        requires_wp=requires_wp,
+        tested=tested,
+        requires_php=requires_php,
+        active_installs=active_installs,
+        last_updated=last_updated,
+        homepage=homepage,
+        wporg_url=f"https://wordpress.org/{record.type.plural}/{record.slug}/",
+        versions_json=_json(kept_versions),
+        overrides_json=_json(kept_overrides),
+    )
+
+
+_SCHEMA: Final = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE packages (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    author TEXT NOT NULL,
+    status TEXT NOT NULL,
+    closure_reason TEXT,
+    closed_date TEXT,
+    abandoned TEXT,
+    version TEXT,
+    requires_wp TEXT,
+    tested TEXT,
+    requires_php TEXT,
+    active_installs INTEGER,
+    last_updated TEXT,
+    homepage TEXT,
+    wporg_url TEXT NOT NULL,
+    versions_json TEXT NOT NULL,
+    overrides_json TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE packages_fts USING fts5(
+    slug, title, description, joined,
+    content='', tokenize='unicode61 remove_diacritics 2', prefix='2 3'
+);
+INSERT INTO meta VALUES ('format', '{FORMAT}');
+"""
+
+_INDEXES: Final = """
+CREATE INDEX packages_installs ON packages (coalesce(active_installs, -1) DESC, name);
+CREATE INDEX packages_updated ON packages (coalesce(last_updated, '') DESC, name);
+CREATE INDEX packages_title ON packages (title COLLATE NOCASE, name);
+CREATE INDEX packages_type ON packages (type, name);
+"""
+
+
+def write_search_index(path: Path, rows: Iterable[SearchRow]) -> None:
+    """Write the index of ``rows`` to ``path`` (replaced atomically); deterministic bytes.
+
+    Raises ``ValueError`` if two rows have the same name.
+    """
+    ordered = sorted(rows, key=lambda r: r.name)
+    for before, after in itertools.pairwise(ordered):
+        if before.name == after.name:
+            raise ValueError(f"duplicate package {after.name!r} in the search index")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()  # SQLite must create the file itself for page_size to apply
+        _write(tmp, ordered)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _write(path: Path, ordered: list[SearchRow]) -> None:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+        conn.execute("PRAGMA encoding = 'UTF-8'")
+        conn.execute("BEGIN")
+        _script(conn, _SCHEMA)
+        placeholders = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+        conn.executemany(
+            f"INSERT INTO packages (id, {', '.join(_COLUMNS)}) VALUES ({placeholders})",
+            ((i, *astuple(row)) for i, row in enumerate(ordered, start=1)),
+        )
+        conn.executemany(
+            "INSERT INTO packages_fts (rowid, slug, title, description, joined) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (
+                (i, row.slug, row.title, row.description, joined_text(row.slug, row.title))
+                for i, row in enumerate(ordered, start=1)
+            ),
+        )
+        conn.execute("INSERT INTO meta VALUES ('rows', ?)", (str(len(ordered)),))
+        _script(conn, _INDEXES)
+        conn.execute("INSERT INTO packages_fts (packages_fts) VALUES ('optimize')")
+        conn.execute("COMMIT")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def _script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated statements one by one (``executescript`` would COMMIT first)."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)

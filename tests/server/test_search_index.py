@@ -1,0 +1,96 @@
+"""The build's search index: row clean-up, schema, prefix search and byte-identical output."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import sqlite3
+from pathlib import Path
+
+import pytest
+from server_helpers import sample_rows
+
+from curator.build.search_index import SearchRow, joined_text, write_search_index
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def test_row_text_is_cleaned() -> None:
+    rows = {r.slug: r for r in sample_rows()}
+    fancy = rows["html-name"]
+    assert fancy.title == "Fancy & Bold – Forms"
+    assert "<" not in fancy.description and "& entities" in fancy.description
+    assert fancy.author == "Some & Author"
+    assert fancy.active_installs is None
+    cf7 = rows["contact-form-7"]
+    assert cf7.name == "wp-plugin/contact-form-7"
+    assert cf7.last_updated == "2024-04-02T18:12:40+00:00"
+    assert cf7.version == "5.9.3"
+    assert cf7.wporg_url == "https://wordpress.org/plugins/contact-form-7/"
+    assert [v["version"] for v in json.loads(cf7.versions_json)][:2] == ["5.9.3", "5.9.2"]
+    closed = rows["old-gallery"]
+    assert (closed.status, closed.closure_reason, closed.closed_date) == (
+        "closed",
+        "Security Issue",
+        "2023-05-01",
+    )
+    legacy = rows["legacy-seo"]
+    assert legacy.abandoned == "wp-plugin/akismet"
+    assert json.loads(legacy.overrides_json)[0]["author"] == "trustee-anna"
+    assert rows["twentytwentyfour"].wporg_url == "https://wordpress.org/themes/twentytwentyfour/"
+
+
+def test_joined_text() -> None:
+    assert joined_text("contact-form-7", "Contact Form 7") == "contactform7"
+    assert joined_text("a_b.c", "A B C!") == "abc"
+
+
+def test_schema_and_prefix_search(tmp_path: Path) -> None:
+    path = tmp_path / "search.sqlite"
+    write_search_index(path, sample_rows())
+    conn = _open(path)
+    assert conn.execute("SELECT value FROM meta WHERE key='format'").fetchone() == ("1",)
+    assert conn.execute("SELECT count(*) FROM packages").fetchone() == (6,)
+
+    def find(expr: str) -> list[str]:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT p.slug FROM packages_fts JOIN packages p ON p.id = packages_fts.rowid "
+                "WHERE packages_fts MATCH ? ORDER BY p.slug",
+                (expr,),
+            )
+        ]
+
+    assert find('"contactform7"*') == ["contact-form-7"]
+    assert find('"contactf"*') == ["contact-form-7"]
+    assert find('"spam"*') == ["akismet"]
+    assert find('"twentytwenty"*') == ["twentytwentyfour"]
+
+
+def test_duplicate_names_are_refused(tmp_path: Path) -> None:
+    row = sample_rows()[0]
+    with pytest.raises(ValueError, match="duplicate"):
+        write_search_index(tmp_path / "s.sqlite", [row, dataclasses.replace(row, title="x")])
+
+
+def test_bytes_do_not_depend_on_input_order(tmp_path: Path) -> None:
+    base = sample_rows()
+    rows = [
+        dataclasses.replace(base[i % len(base)], name=f"wp-plugin/p{i}", slug=f"p{i}")
+        for i in range(2000)
+    ]
+    write_search_index(tmp_path / "a.sqlite", rows)
+    random.Random(7).shuffle(rows)
+    write_search_index(tmp_path / "b.sqlite", rows)
+    assert (tmp_path / "a.sqlite").read_bytes() == (tmp_path / "b.sqlite").read_bytes()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_empty_index(tmp_path: Path) -> None:
+    rows: list[SearchRow] = []
+    write_search_index(tmp_path / "e.sqlite", rows)
+    assert _open(tmp_path / "e.sqlite").execute("SELECT count(*) FROM packages").fetchone() == (0,)
