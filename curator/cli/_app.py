@@ -81,12 +81,25 @@ def cli(
 
 
 def _register() -> None:
-    from curator.cli import deploy_cmds, init_cmd, log_cmd, schemas_cmd, sync_cmd, versions_cmd
+    from curator.cli import (
+        build_cmd,
+        deploy_cmds,
+        init_cmd,
+        log_cmd,
+        pipeline_cmd,
+        schemas_cmd,
+        sync_cmd,
+        versions_cmd,
+    )
     from curator.replay.cli import replay
+    from server.cli import serve
 
     for command in (
         init_cmd.init,
         sync_cmd.sync,
+        build_cmd.build,
+        pipeline_cmd.pipeline,
+        serve,
         log_cmd.log_,
         schemas_cmd.schemas,
         versions_cmd.versions,

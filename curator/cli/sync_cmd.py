@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import click
 from rich.console import Console
@@ -13,7 +14,7 @@ from rich.table import Table
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._progress import BarProgress
-from curator.datarepo import maintain
+from curator.datarepo import DataRepo, maintain
 from curator.layout import PackageType, is_valid_slug
 from curator.models import UpstreamConfig
 from curator.records import Change
@@ -78,30 +79,46 @@ def sync(
         raise click.BadParameter(
             f"invalid slug(s): {', '.join(map(repr, bad))}", param_hint="--slug"
         )
-    repo = settings.open_repo()
-    config = repo.view().config()
-    endpoints = UpstreamConfig.from_base(upstream) if upstream else config.upstream
     options = SyncOptions(
         types=_TYPES[type_], slugs=slugs, limit=limit, full=full, dry_run=dry_run, author=author
     )
     show_bar = not settings.quiet and not as_json and sys.stderr.isatty()
-
-    async def go() -> SyncReport:
-        async with WporgClient(
-            endpoints, concurrency=concurrency, timeout=timeout, retries=retries
-        ) as client:
-            with BarProgress(enabled=show_bar) as bar:
-                return await SyncRunner(repo, client, progress=bar).run(options)
-
-    report = asyncio.run(go())
-    if report.commit is not None:
-        maintain(repo)
+    report = execute_sync(
+        settings.open_repo(),
+        options,
+        upstream=upstream,
+        client_options={"concurrency": concurrency, "timeout": timeout, "retries": retries},
+        show_bar=show_bar,
+    )
     if as_json:
         click.echo(json.dumps(report_json(report), indent=2, sort_keys=True))
     elif not settings.quiet:
         print_report(report)
     if report.failures:
         raise SystemExit(int(ExitCode.PARTIAL))
+
+
+def execute_sync(
+    repo: DataRepo,
+    options: SyncOptions,
+    *,
+    upstream: str | None,
+    client_options: dict[str, Any],
+    show_bar: bool,
+) -> SyncReport:
+    """One sync run with a progress bar, then pack maintenance; shared with `pipeline`."""
+    config = repo.view().config()
+    endpoints = UpstreamConfig.from_base(upstream) if upstream else config.upstream
+
+    async def go() -> SyncReport:
+        async with WporgClient(endpoints, **client_options) as client:
+            with BarProgress(enabled=show_bar) as bar:
+                return await SyncRunner(repo, client, progress=bar).run(options)
+
+    report = asyncio.run(go())
+    if report.commit is not None:
+        maintain(repo)
+    return report
 
 
 def report_json(report: SyncReport) -> dict[str, object]:

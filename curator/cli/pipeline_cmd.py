@@ -1,0 +1,105 @@
+"""``curator pipeline``: sync, build, deploy, under a lock (a second pipeline exits at once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from curator.cli._context import Settings, pass_settings
+from curator.cli._errors import ExitCode
+from curator.cli.sync_cmd import _TYPES, execute_sync, print_report, report_json
+from curator.pipeline import PipelineLockedError, pipeline_lock
+from curator.sync import SyncOptions
+
+DEFAULT_STORAGE = Path("storage")
+
+
+@click.command()
+@click.option("--type", "type_", type=click.Choice(list(_TYPES)), default="all", show_default=True)
+@click.option("--limit", type=click.IntRange(min=0), help="At most N packages this run.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
+@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True)
+@click.option("--upstream", metavar="BASE", envvar="CURATOR_UPSTREAM", help="Replay base URL.")
+@click.option("--to", metavar="s3://BUCKET/PREFIX", help="Also upload the build to S3/R2.")
+@click.option("--endpoint-url", envvar="CURATOR_S3_ENDPOINT", help="S3-compatible endpoint.")
+@click.option("--grace-hours", type=click.FloatRange(min=0), default=24.0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with every step.")
+@pass_settings
+def pipeline(
+    settings: Settings,
+    type_: str,
+    limit: int | None,
+    concurrency: int,
+    timeout: float,
+    retries: int,
+    upstream: str | None,
+    to: str | None,
+    endpoint_url: str | None,
+    grace_hours: float,
+    as_json: bool,
+) -> None:
+    """Sync, build (incrementally) and deploy: the registry's periodic job.
+
+    Holds `<storage>/pipeline.lock` for the whole run; a second pipeline exits at once with
+    status 3. The build is promoted locally (the `current` symlink) when it validates, and
+    uploaded to S3/R2 with --to. Packages that failed to sync do not stop the build (their
+    stored data is untouched); the exit status is then 1.
+    """
+    from curator.build.builder import build
+    from curator.storage.local import LocalStorage
+
+    storage_root = settings.storage or DEFAULT_STORAGE
+    result: dict[str, object] = {}
+    try:
+        with pipeline_lock(storage_root):
+            repo = settings.open_repo()
+            sync_report = execute_sync(
+                repo,
+                SyncOptions(types=_TYPES[type_], limit=limit),
+                upstream=upstream,
+                client_options={
+                    "concurrency": concurrency,
+                    "timeout": timeout,
+                    "retries": retries,
+                },
+                show_bar=not settings.quiet and not as_json and sys.stderr.isatty(),
+            )
+            result["sync"] = report_json(sync_report)
+            if not as_json and not settings.quiet:
+                print_report(sync_report)
+            storage = LocalStorage(storage_root)
+            built = build(repo, None, storage, None)
+            result["build"] = built.to_json()
+            assert built.build_id is not None
+            if storage.current() != built.build_id:
+                storage.promote(built.build_id)
+            result["promoted"] = built.build_id
+            _say(settings, as_json, f"built {built.build_id} ({built.seconds:.1f} s); current")
+            if to is not None:
+                from curator.cli.deploy_cmds import _bucket
+                from curator.deploy.s3 import deploy_build
+
+                deployed = deploy_build(
+                    built.path,
+                    _bucket(to, endpoint_url, None, 16),
+                    grace=dt.timedelta(hours=grace_hours),
+                )
+                result["deploy"] = deployed.as_dict()
+                _say(settings, as_json, f"uploaded {deployed.uploaded} files to {to}")
+    except PipelineLockedError as exc:
+        click.echo(f"curator: error: {exc}", err=True)
+        raise SystemExit(int(ExitCode.CONFLICT)) from None
+    if as_json:
+        click.echo(json.dumps(result, sort_keys=True, default=str))
+    if sync_report.failures:
+        raise SystemExit(int(ExitCode.PARTIAL))
+
+
+def _say(settings: Settings, as_json: bool, text: str) -> None:
+    if not as_json and not settings.quiet:
+        click.echo(text)
