@@ -111,6 +111,12 @@ def encode_tree(entries: Mapping[str, tuple[int, str]], *, ordered: bool = False
         )
 
 
+# zlib level 1: trees are mostly incompressible 20-byte ids, and at level 6 compressing the
+# largest shard trees dominated every commit; JSON blobs lose a few percent of ratio.
+# `git gc` (GitStore.repack(full=True)) recompresses with deltas later.
+PACK_COMPRESSION = 1
+
+
 def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | None:
     """Write ``sha hex -> (type, raw)`` as one pack + index; return the pack's base name.
 
@@ -126,7 +132,11 @@ def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | Non
     try:
         with open(tmp_pack, "wb") as f:
             entries, checksum = write_pack_data(
-                f.write, _records(objects.items()), SHA1, num_records=len(objects)
+                f.write,
+                _records(objects.items()),
+                SHA1,
+                num_records=len(objects),
+                compression_level=PACK_COMPRESSION,
             )
             f.flush()
             os.fsync(f.fileno())

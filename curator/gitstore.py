@@ -540,6 +540,10 @@ class GitStore:
         self, tree: str | None, changes: _Changes, base: str, pending: dict[str, gp.RawObject]
     ) -> str | None:
         """New id of ``tree`` with ``changes`` applied (``None`` if it ends up empty)."""
+        if tree is not None and all(isinstance(c, bytes) for c in changes.values()):
+            patched = self._patch_tree(tree, changes, pending)  # type: ignore[arg-type]
+            if patched is not None:
+                return patched
         old = self._tree(tree) if tree is not None else {}
         new = dict(old)
         for name, change in changes.items():
@@ -571,6 +575,42 @@ class GitStore:
         raw = gp.encode_tree(new, ordered=tree is not None and new.keys() <= old.keys())
         sha = gp.hash_object(gp.TREE, raw)
         pending[sha] = (gp.TREE, raw)
+        return sha
+
+    def _patch_tree(
+        self, tree: str, changes: Mapping[str, bytes], pending: dict[str, gp.RawObject]
+    ) -> str | None:
+        """Replace the blob ids of existing files in the raw bytes of ``tree``.
+
+        The common incremental case (new content for files that exist) then costs a few
+        byte searches instead of parsing and re-encoding every entry, so a commit into a large
+        shard stays cheap as the shard grows. Returns None (the caller takes the general path)
+        when a name is not an existing plain file entry of this tree."""
+        raw = self._read_object(tree, gp.TREE)
+        if len(raw) < _PATCH_MIN_BYTES:
+            return None
+        buf = bytearray(raw)
+        blobs: dict[str, bytes] = {}
+        for name, data in changes.items():
+            needle = b"100644 " + name.encode() + b"\0"
+            at = raw.find(needle)
+            # an entry starts the tree or follows the 20-byte id ending the previous entry
+            while at > 0 and (at < 21 or raw[at - 21] != 0):
+                at = raw.find(needle, at + 1)
+            if at < 0:
+                return None
+            start = at + len(needle)
+            new_id = blob_id(data)
+            if raw[start : start + 20] != bytes.fromhex(new_id):
+                buf[start : start + 20] = bytes.fromhex(new_id)
+                blobs[new_id] = data
+        if buf == raw:
+            return tree
+        for sha, data in blobs.items():
+            pending[sha] = (gp.BLOB, data)
+        raw_new = bytes(buf)
+        sha = gp.hash_object(gp.TREE, raw_new)
+        pending[sha] = (gp.TREE, raw_new)
         return sha
 
     def _update_ref(self, ref: str, parent: str | None, new: str) -> None:
@@ -650,6 +690,10 @@ class GitStore:
 
 def _section(section: str) -> tuple[bytes, ...]:
     return tuple(s.encode() for s in section.split(".", 1))
+
+
+# Below this size (~100 entries) parsing the tree is as cheap as patching it.
+_PATCH_MIN_BYTES = 4096
 
 
 def _path_order(item: tuple[str, tuple[int, str]]) -> str:
