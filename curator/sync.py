@@ -108,6 +108,17 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def to_answer(result: object) -> Found | Gone | None:
+    """What an upstream info result means for the stored record; None for a failure."""
+    if isinstance(result, UpstreamFound):
+        return Found(result.info)
+    if isinstance(result, Closed):
+        return Gone(result.closure)
+    if isinstance(result, NotFound):
+        return Gone(None)
+    return None
+
+
 class SyncRunner:
     """Runs sync runs against one data repository with one upstream client."""
 
@@ -220,13 +231,8 @@ class SyncRunner:
         changes: dict[str, bytes | None],
     ) -> Change:
         """Merge one upstream answer; record the file in ``changes`` when its bytes change."""
-        if isinstance(result, UpstreamFound):
-            answer: Found | Gone = Found(result.info)
-        elif isinstance(result, Closed):
-            answer = Gone(result.closure)
-        elif isinstance(result, NotFound):
-            answer = Gone(None)
-        else:
+        answer = to_answer(result)
+        if answer is None:
             return Change.FAILED
         rel = package_path(kind, slug)
         try:

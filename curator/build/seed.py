@@ -24,10 +24,9 @@ import orjson
 from curator.datarepo import DataRepo
 from curator.layout import PackageType, is_valid_slug, package_path
 from curator.models import PackageRecord
-from curator.records import Found, Gone, decode, encode, merge
+from curator.records import decode, encode, merge
+from curator.sync import to_answer
 from curator.upstream.parse import parse_info_response
-from curator.upstream.results import Closed, NotFound
-from curator.upstream.results import Found as UpstreamFound
 
 __all__ = ["AUTHOR", "commit_records", "mutate", "record_from_line", "records_from_lines"]
 
@@ -49,13 +48,8 @@ def record_from_line(
     slug = orjson.loads(body).get("slug")
     if not isinstance(slug, str) or not is_valid_slug(slug):
         return None
-    if isinstance(result, UpstreamFound):
-        answer: Found | Gone = Found(result.info)
-    elif isinstance(result, Closed):
-        answer = Gone(result.closure)
-    elif isinstance(result, NotFound):
-        answer = Gone(None)
-    else:
+    answer = to_answer(result)
+    if answer is None:
         return None
     return merge(kind, slug, answer, old, now=now, revision=revision)
 
