@@ -22,21 +22,16 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import struct
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from dulwich.object_format import SHA1
 from dulwich.object_store import DiskObjectStore
 from dulwich.objects import RawObjectID
-from dulwich.pack import (
-    Pack,
-    PackFileDisappeared,
-    UnpackedObject,
-    write_pack_data,
-    write_pack_index,
-)
+from dulwich.pack import Pack, PackFileDisappeared, write_pack_index
 
 BLOB = 3
 TREE = 2
@@ -111,10 +106,51 @@ def encode_tree(entries: Mapping[str, tuple[int, str]], *, ordered: bool = False
         )
 
 
-# zlib level 1: trees are mostly incompressible 20-byte ids, and at level 6 compressing the
-# largest shard trees dominated every commit; JSON blobs lose a few percent of ratio.
-# `git gc` (GitStore.repack(full=True)) recompresses with deltas later.
-PACK_COMPRESSION = 1
+# Compression per object type. Trees are mostly incompressible 20-byte ids, and the large
+# shard trees are rewritten by every commit that touches them, so they are stored (level 0):
+# writing and reading them back is then a copy, and a commit's cost no longer follows the size
+# of the shards it touches. Blobs (JSON) take level 1, commits level 6 (tiny).
+# `git gc` (GitStore.repack(full=True)) recompresses everything with deltas later.
+PACK_COMPRESSION = {BLOB: 1, TREE: 0, COMMIT: 6, TAG: 6}
+
+
+def _object_header(type_num: int, size: int) -> bytes:
+    """A pack entry header: type and inflated size in git's little-endian varint."""
+    byte = (type_num << 4) | (size & 0x0F)
+    size >>= 4
+    out = bytearray()
+    while size:
+        out.append(byte | 0x80)
+        byte = size & 0x7F
+        size >>= 7
+    out.append(byte)
+    return bytes(out)
+
+
+def write_pack_data(
+    write: Callable[[bytes], object], objects: Mapping[str, RawObject]
+) -> tuple[list[tuple[bytes, int, int]], bytes]:
+    """Write a non-delta pack of ``objects``; return ``(sha, offset, crc32)`` per object
+    (sorted by sha, as the index wants) and the pack checksum."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    offset = 0
+
+    def emit(data: bytes) -> None:
+        nonlocal offset
+        write(data)
+        digest.update(data)
+        offset += len(data)
+
+    emit(b"PACK" + struct.pack(">LL", 2, len(objects)))
+    entries = []
+    for sha, (type_num, raw) in objects.items():
+        body = _object_header(type_num, len(raw)) + zlib.compress(raw, PACK_COMPRESSION[type_num])
+        entries.append((bytes.fromhex(sha), offset, zlib.crc32(body)))
+        emit(body)
+    checksum = digest.digest()
+    write(checksum)
+    entries.sort()
+    return entries, checksum
 
 
 def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | None:
@@ -131,16 +167,9 @@ def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | Non
     tmp_idx = _mktemp(objects_dir, "tmp_idx_")
     try:
         with open(tmp_pack, "wb") as f:
-            entries, checksum = write_pack_data(
-                f.write,
-                _records(objects.items()),
-                SHA1,
-                num_records=len(objects),
-                compression_level=PACK_COMPRESSION,
-            )
+            index, checksum = write_pack_data(f.write, objects)
             f.flush()
             os.fsync(f.fileno())
-        index = sorted((sha, offset, crc) for sha, (offset, crc) in entries.items())
         with open(tmp_idx, "wb") as f:
             write_pack_index(f, index, checksum, version=2)
             f.flush()
@@ -159,11 +188,6 @@ def write_pack(objects_dir: Path, objects: Mapping[str, RawObject]) -> str | Non
     finally:
         for path in (tmp_pack, tmp_idx):
             path.unlink(missing_ok=True)
-
-
-def _records(items: Iterable[tuple[str, RawObject]]) -> Iterator[UnpackedObject]:
-    for sha, (type_num, raw) in items:
-        yield UnpackedObject(type_num, sha=bytes.fromhex(sha), decomp_chunks=[raw])
 
 
 def _mktemp(directory: Path, prefix: str) -> Path:

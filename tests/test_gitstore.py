@@ -320,6 +320,22 @@ def test_each_commit_is_one_pack_and_no_loose_objects(store: GitStore) -> None:
     fsck(store)
 
 
+def test_pack_entries_of_every_size_read_back_in_git(store: GitStore) -> None:
+    """The pack writer's size varint and per-type compression (stored trees) as git reads them."""
+    sizes = [0, 1, 15, 16, 127, 128, 2047, 2048, 262_143, 262_144, 3_000_000]
+    files = {f"s/{n:08d}.bin": bytes((i * 7 + n) % 251 for i in range(n)) for n in sizes}
+    big_tree = {f"t/{i:05d}.json": b"%d\n" % i for i in range(3000)}  # a ~100 KB tree
+    sha = commit(store, {**files, **big_tree})
+    for idx in (store.git_dir / "objects" / "pack").glob("*.idx"):
+        git(store, "verify-pack", "-v", str(idx))
+    for path, data in files.items():
+        blob = git(store, "rev-parse", f"{sha}:{path}").strip()
+        assert int(git(store, "cat-file", "-s", blob)) == len(data)
+        assert store.snapshot(sha).read(path) == data
+    assert len(git(store, "ls-tree", f"{sha}:t").splitlines()) == 3000
+    fsck(store)
+
+
 def test_commit_sha_is_deterministic(tmp_path: Path) -> None:
     shas = []
     for name in ("one.git", "two.git"):
