@@ -82,6 +82,12 @@ from curator.build.render import (
     render_packages_json,
     render_report,
 )
+from curator.build.search_index import (
+    SEARCH_INDEX_NAME,
+    SearchRow,
+    read_search_rows,
+    write_search_index,
+)
 from curator.build.worker import run_workers
 from curator.datarepo import DataError, DataRepo, DataView
 from curator.gitstore import GitStore
@@ -107,7 +113,7 @@ __all__ = [
 ]
 
 REPORT_NAME: Final = "report.json"
-ROOT_FILES: Final = (ENTRY_POINT, LIST_NAME, REPORT_NAME)
+ROOT_FILES: Final = (ENTRY_POINT, LIST_NAME, REPORT_NAME, SEARCH_INDEX_NAME)
 # Below this many packages a full build renders in-process (a worker costs ~0.4 s to start).
 PARALLEL_MIN: Final = 3000
 
@@ -411,6 +417,7 @@ class _Partial:
     """What rendering some packages produced (also what a worker hands back)."""
 
     names: list[str] = field(default_factory=list)
+    rows: list[SearchRow] = field(default_factory=list)
     report: Report = field(default_factory=dict)
     versions: int = 0
     rendered: int = 0
@@ -421,6 +428,7 @@ class _Partial:
 
     def merge(self, other: _Partial) -> None:
         self.names.extend(other.names)
+        self.rows.extend(other.rows)
         for section, entries in other.report.items():
             self.report.setdefault(section, []).extend(entries)
         self.versions += other.versions
@@ -443,6 +451,8 @@ def _render_tasks(
                 writer.write(path, data)
             if rendered.listed:
                 out.names.append(rendered.name)
+            if rendered.row is not None:
+                out.rows.append(rendered.row)
             out.versions += rendered.versions
             for section, entries in rendered.report.items():
                 out.report.setdefault(section, []).extend(entries)
@@ -471,6 +481,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "names": partial.names,
+            "rows": [dataclasses.astuple(row) for row in partial.rows],
             "report": partial.report,
             "versions": partial.versions,
             "rendered": partial.rendered,
@@ -525,6 +536,7 @@ def _render_all(
         total.merge(
             _Partial(
                 names=result["names"],
+                rows=[SearchRow(*row) for row in result["rows"]],
                 report=result["report"],
                 versions=result["versions"],
                 rendered=result["rendered"],
@@ -553,6 +565,7 @@ def _finish(
     writer.write(REPORT_NAME, render_report(state.report, source=_source(view)))
     entries = state.entries
     entries.update(writer.close())
+    entries[SEARCH_INDEX_NAME] = _write_index(directory / SEARCH_INDEX_NAME, state.rows)
     vendors = {k: f"{config.vendors.for_type(k)}/" for k in PackageType}
     counts = {
         "packages": len(names),
@@ -575,6 +588,16 @@ def _finish(
     }
     atomic_write(directory / MANIFEST_NAME, canonical.dumps(manifest))
     return counts
+
+
+def _write_index(path: Path, rows: list[SearchRow]) -> dict[str, Any]:
+    """Write the search index (``search.sqlite``) of ``rows``; its manifest entry."""
+    try:
+        write_search_index(path, rows)
+    except ValueError as exc:  # two records rendering to one package name
+        raise DataError(f"search index: {exc}") from None
+    data = path.read_bytes()
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
 def _source(view: DataView) -> dict[str, str]:
@@ -611,6 +634,7 @@ class _Previous:
     counts: dict[str, int]
     names: set[str]
     report: Report
+    rows: list[SearchRow]
 
 
 def _load_previous(previous: PreviousBuild, view: DataView) -> _Previous:
@@ -632,7 +656,13 @@ def _load_previous(previous: PreviousBuild, view: DataView) -> _Previous:
     if not isinstance(files, dict) or not isinstance(counts, dict) or not isinstance(names, list):
         raise _Fallback("the previous build's manifest has no files or counts")
     sections = {s: list(report.get(s, [])) for s in REPORT_SECTIONS}
-    return _Previous(previous.path, previous.commit, files, counts, set(names), sections)
+    if SEARCH_INDEX_NAME not in files:
+        raise _Fallback("the previous build has no search index")
+    try:
+        rows = read_search_rows(previous.path / SEARCH_INDEX_NAME)
+    except ValueError as exc:
+        raise _Fallback(f"the previous build's search index cannot be read ({exc})") from None
+    return _Previous(previous.path, previous.commit, files, counts, set(names), sections, rows)
 
 
 def _changed(repo: DataRepo, old: str, new: str) -> set[Key]:
@@ -693,6 +723,7 @@ def _incremental(
         raise _Fallback("the previous build's counts do not add up")
     state = _Partial(
         names=sorted(prev.names - names),
+        rows=[row for row in prev.rows if row.name not in names],
         report={
             s: [e for e in entries if e.get("package") not in names]
             for s, entries in prev.report.items()

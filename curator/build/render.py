@@ -81,6 +81,7 @@ import orjson
 from curator import canonical
 from curator.build.minify import minify
 from curator.build.overrides import OverrideError, check_package_fields
+from curator.build.search_index import SearchRow, overrides_in_effect, search_row_from_record
 from curator.build.text import (
     dist_url,
     http_url,
@@ -152,6 +153,7 @@ class Rendered:
     listed: bool
     versions: int
     report: Report = field(default_factory=dict)
+    row: SearchRow | None = None  # the search index row (listed packages only)
 
 
 def package_name(config: RegistryConfig, kind: PackageType, slug: str) -> str:
@@ -467,7 +469,29 @@ def render_package(
         dev_path(name): expanded.encode(expanded.dev, advisories=False),
     }
     count = len(expanded.tagged) + len(expanded.dev)
-    return Rendered(record.type, record.slug, name, files, count > 0, count, report)
+    row = search_row(record, override, config, expanded) if count else None
+    return Rendered(record.type, record.slug, name, files, count > 0, count, report, row)
+
+
+_ROW_VERSION_KEYS: Final[tuple[str, ...]] = ("version", "version_normalized", "time", "require")
+
+
+def search_row(
+    record: PackageRecord, override: OverrideFile | None, config: RegistryConfig, expanded: Expanded
+) -> SearchRow:
+    """The package's search index row: the versions exactly as Composer sees them."""
+    versions = [
+        {k: entry[k] for k in _ROW_VERSION_KEYS if k in entry}
+        for entry in (*expanded.tagged, *expanded.dev)
+    ]
+    abandoned = expanded.tail.get("abandoned")
+    return search_row_from_record(
+        record,
+        config.vendors.for_type(record.type),
+        versions,
+        overrides_in_effect(override),
+        None if abandoned is None else "true" if abandoned is True else str(abandoned),
+    )
 
 
 def expand_package(

@@ -40,13 +40,15 @@ from typing import Any, Final, Literal
 
 from curator.build.text import http_url, plain_text, wporg_time
 from curator.layout import PackageType
-from curator.models import PackageRecord
+from curator.models import OverrideFile, PackageRecord
 
 __all__ = [
     "FORMAT",
     "SEARCH_INDEX_NAME",
     "SearchRow",
     "joined_text",
+    "overrides_in_effect",
+    "read_search_rows",
     "search_row_from_record",
     "write_search_index",
 ]
@@ -134,6 +136,51 @@ def joined_text(*values: str) -> str:
     """Each value with separators removed, lower-cased, space-separated (``joined`` column)."""
     parts = [_SEPARATORS_RE.sub("", v).lower() for v in values]
     return " ".join(dict.fromkeys(p for p in parts if p))
+
+
+def overrides_in_effect(override: OverrideFile | None) -> list[dict[str, Any]]:
+    """What an override file changes, one entry per field, for the package page.
+
+    ``scope`` is ``"package"`` or ``"version <key>"``; ``field`` names the change
+    (``abandoned``, ``replacement``, ``blocked``, ``require php``, ``conflict x/y``,
+    ``yanked``); ``reason`` is the version's own reason when it has one, else the file's.
+    """
+    if override is None:
+        return []
+    date = override.date.isoformat()
+    out: list[dict[str, Any]] = []
+
+    def add(scope: str, name: str, reason: str | None = None) -> None:
+        out.append(
+            {
+                "scope": scope,
+                "field": name,
+                "reason": reason or override.reason,
+                "author": override.author,
+                "date": date,
+            }
+        )
+
+    if override.abandoned:
+        add("package", "abandoned")
+    if override.replacement:
+        add("package", f"replacement {override.replacement}")
+    if override.blocked:
+        add("package", "blocked")
+    for target in sorted(override.require):
+        add("package", f"require {target}")
+    for target in sorted(override.conflict):
+        add("package", f"conflict {target}")
+    for key in sorted(override.versions):
+        change = override.versions[key]
+        scope = f"version {key}"
+        if change.yanked:
+            add(scope, "yanked", change.reason)
+        for target in sorted(change.require):
+            add(scope, f"require {target}", change.reason)
+        for target in sorted(change.conflict):
+            add(scope, f"conflict {target}", change.reason)
+    return out
 
 
 def search_row_from_record(
@@ -292,6 +339,27 @@ def _write(path: Path, ordered: list[SearchRow]) -> None:
         conn.execute("INSERT INTO packages_fts (packages_fts) VALUES ('optimize')")
         conn.execute("COMMIT")
         conn.execute("VACUUM")
+    finally:
+        conn.close()
+
+
+def read_search_rows(path: Path) -> list[SearchRow]:
+    """Every row of an index written by :func:`write_search_index`, ordered by name.
+
+    Raises ``ValueError`` when the file is not such an index (another format, unreadable)."""
+    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    try:
+        found = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        if found is None or found[0] != str(FORMAT):
+            raise ValueError(f"{path}: not a search index of format {FORMAT}")
+        cursor = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM packages ORDER BY name")
+        return [SearchRow(*values) for values in cursor]
+    except sqlite3.Error as exc:
+        raise ValueError(f"{path}: {exc}") from None
     finally:
         conn.close()
 

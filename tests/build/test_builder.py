@@ -91,7 +91,7 @@ def test_a_full_build_is_a_valid_static_repository(repo: DataRepo, storage: Loca
     assert counts == result.counts
     assert counts["packages"] == len(names(result.path)) == counts["plugins"] + counts["themes"]
     assert counts["themes"] == 5 and counts["plugins"] == 24  # 26 plugins, 2 closed unseen
-    assert counts["files"] == len(manifest.files) == 2 * 31 + 3
+    assert counts["files"] == len(manifest.files) == 2 * 31 + 4  # + the 4 root files
     assert counts["skipped_versions"] == len(
         orjson.loads((result.path / "report.json").read_bytes())["skipped_versions"]
     )
@@ -166,7 +166,7 @@ def test_an_incremental_build_equals_a_full_build(
     second = build(repo, None, storage, None)
     assert second.incremental and second.previous == first.commit
     assert second.rendered == 3  # akismet, fresh-plugin, hello-dolly (karaoke-embed is gone)
-    assert second.reused == first.counts["files"] - 3 - 2 * 3
+    assert second.reused == first.counts["files"] - 4 - 2 * 3
     full = full_build(repo, None, tmp_path / "full")
     assert_same_tree(second.path, full.path)
     assert second.counts == full.counts
