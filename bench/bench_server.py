@@ -74,8 +74,6 @@ def rows_for(names: list[str]) -> list[SearchRow]:
                 last_updated=f"2024-{rng.randint(1, 12):02d}-01T00:00:00+00:00",
                 homepage=None,
                 wporg_url=f"https://wordpress.org/plugins/{slug}/",
-                versions_json='[{"version":"1.0.0","version_normalized":"1.0.0.0",'
-                '"time":"2024-01-01T00:00:00+00:00","require":{"php":">=7.4"}}]',
                 overrides_json="[]",
             )
         )

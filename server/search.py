@@ -15,14 +15,19 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
+from curator.build.minify import expand
 from curator.build.search_index import FORMAT
+from curator.composer.versions import normalize
+from server.counts import Ranking
 
 SORTS: Final = ("relevance", "installs", "updated", "name", "downloads")
 TYPES: Final = ("plugin", "theme")
 MAX_QUERY: Final = 200
+VERSION_CACHE: Final = 8192
 _WORD_RE: Final = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS: Final = 8
 
@@ -30,9 +35,9 @@ _ORDER: Final = {
     "installs": "coalesce(p.active_installs, -1) DESC, p.name",
     "updated": "coalesce(p.last_updated, '') DESC, p.name",
     "name": "p.title COLLATE NOCASE, p.name",
-    # Composer installs come from telemetry (server.counts); until it lands they are all
-    # zero, so this order is the stable tie-break of a counts sort: by name.
-    "downloads": "p.name",
+    # Composer installs (telemetry): the connection's temp table ``downloads`` holds the
+    # totals of packages with installs (see SearchIndex._use_ranking); ties by name.
+    "downloads": "coalesce(d.installs, 0) DESC, p.name",
 }
 _RELEVANCE: Final = (
     "(p.slug = :exact) DESC, bm25(packages_fts, 10.0, 4.0, 1.0, 8.0), "
@@ -131,10 +136,31 @@ class ResultPage:
         return max(1, -(-self.total // self.per_page))
 
 
+_VERSION_KEYS: Final = ("version", "version_normalized", "time", "require")
+
+
+def composer_versions(build: Path, name: str) -> list[dict[str, Any]]:
+    """The versions of ``name`` exactly as Composer reads them from the build's p2 files
+    (tagged ones newest first, then the ``~dev`` ones); ``name`` must be a package the
+    index knows (it becomes a path). A missing or unreadable file counts as no versions."""
+    out: list[dict[str, Any]] = []
+    for suffix in ("", "~dev"):
+        try:
+            doc = json.loads((build / "p2" / f"{name}{suffix}.json").read_bytes())
+            entries = doc["packages"][name]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(entries, list):
+            expanded = expand(entries) if doc.get("minified") == "composer/2.0" else entries
+            out.extend({k: v[k] for k in _VERSION_KEYS if k in v} for v in expanded)
+    return out
+
+
 class SearchIndex:
     """A read-only connection to one build's ``search.sqlite`` (shared by threads)."""
 
     def __init__(self, path: Path) -> None:
+        self._build = path.parent  # the build directory: the p2 files sit beside the index
         try:
             self._conn = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode=ro&immutable=1",
@@ -148,6 +174,8 @@ class SearchIndex:
         if found is None or found[0] != str(FORMAT):
             raise SearchIndexError(f"{path}: unsupported search index format")
         self._lock = threading.Lock()
+        self._ranking_epoch: int | None = None
+        self.versions = lru_cache(maxsize=VERSION_CACHE)(self._versions)
 
     def close(self) -> None:
         self._conn.close()
@@ -156,7 +184,27 @@ class SearchIndex:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def search(self, query: SearchQuery, per_page: int) -> ResultPage:
+    def _use_ranking(self, ranking: Ranking) -> None:
+        """Load ``ranking`` into the temp table ``downloads`` unless it is loaded (lock held)."""
+        if self._ranking_epoch is None:
+            self._conn.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS downloads "
+                "(name TEXT PRIMARY KEY, installs INTEGER NOT NULL) WITHOUT ROWID"
+            )
+        elif self._ranking_epoch == ranking.epoch:
+            return
+        with self._conn:
+            self._conn.execute("DELETE FROM temp.downloads")
+            self._conn.executemany(
+                "INSERT INTO temp.downloads VALUES (?, ?)",
+                ((name, n) for name, n in ranking.installs.items() if n > 0),
+            )
+        self._ranking_epoch = ranking.epoch
+
+    def search(
+        self, query: SearchQuery, per_page: int, ranking: Ranking | None = None
+    ) -> ResultPage:
+        """One page of results; ``ranking`` orders ``sort=downloads`` (none: all zero)."""
         columns = ", ".join(f"p.{c}" for c in SUMMARY_COLUMNS)
         params: dict[str, Any] = {
             "type": query.type,
@@ -178,11 +226,16 @@ class SearchIndex:
             order = _ORDER[query.sort]
         condition = " AND ".join(where)
         total = self._all(f"SELECT count(*) FROM {source} WHERE {condition}", params)[0][0]
-        rows = self._all(
-            f"SELECT {columns} FROM {source} WHERE {condition} "
-            f"ORDER BY {order} LIMIT :limit OFFSET :offset",
-            params,
-        )
+        if query.sort == "downloads":
+            source += " LEFT JOIN temp.downloads d ON d.name = p.name"
+        with self._lock:
+            if query.sort == "downloads":
+                self._use_ranking(ranking or Ranking(-1))
+            rows = self._conn.execute(
+                f"SELECT {columns} FROM {source} WHERE {condition} "
+                f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+                params,
+            ).fetchall()
         return ResultPage(query, int(total), per_page, [dict(r) for r in rows])
 
     def package(self, name: str) -> dict[str, Any] | None:
@@ -191,9 +244,23 @@ class SearchIndex:
             return None
         row = dict(found[0])
         row.pop("id", None)
-        row["versions"] = json.loads(row.pop("versions_json"))
+        row["versions"] = composer_versions(self._build, str(row["name"]))
         row["overrides"] = json.loads(row.pop("overrides_json"))
         return row
+
+    def _versions(self, name: str) -> frozenset[str] | None:
+        """The normalised versions the build publishes for ``name`` (None: no such package).
+        Cached per build (``self.versions``): telemetry asks for every reported install."""
+        if not self._all("SELECT 1 FROM packages WHERE name = :name", {"name": name}):
+            return None
+        out: set[str] = set()
+        for v in composer_versions(self._build, name):
+            normalized = v.get("version_normalized")
+            if not isinstance(normalized, str) and isinstance(v.get("version"), str):
+                normalized = normalize(v["version"])
+            if isinstance(normalized, str):
+                out.add(normalized)
+        return frozenset(out)
 
     def totals(self) -> dict[str, int]:
         rows = self._all("SELECT type, count(*) FROM packages GROUP BY type", {})

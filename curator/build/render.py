@@ -473,17 +473,11 @@ def render_package(
     return Rendered(record.type, record.slug, name, files, count > 0, count, report, row)
 
 
-_ROW_VERSION_KEYS: Final[tuple[str, ...]] = ("version", "version_normalized", "time", "require")
-
-
 def search_row(
     record: PackageRecord, override: OverrideFile | None, config: RegistryConfig, expanded: Expanded
 ) -> SearchRow:
-    """The package's search index row: the versions exactly as Composer sees them."""
-    versions = [
-        {k: entry[k] for k in _ROW_VERSION_KEYS if k in entry}
-        for entry in (*expanded.tagged, *expanded.dev)
-    ]
+    """The package's search index row (its latest version as Composer sees it)."""
+    versions = [{"version": entry["version"]} for entry in expanded.tagged]
     abandoned = expanded.tail.get("abandoned")
     return search_row_from_record(
         record,

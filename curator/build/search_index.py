@@ -11,7 +11,7 @@ Schema (``meta.format`` = :data:`FORMAT`)::
     packages(id INTEGER PRIMARY KEY, name UNIQUE, type, slug, title, description, author,
              status, closure_reason, closed_date, abandoned, version, requires_wp, tested,
              requires_php, active_installs, last_updated, homepage, wporg_url,
-             versions_json, overrides_json)
+             overrides_json)
     packages_fts USING fts5(slug, title, description, joined; content='')
                                                     -- rowid = packages.id
 
@@ -54,12 +54,11 @@ __all__ = [
 ]
 
 SEARCH_INDEX_NAME: Final = "search.sqlite"
-FORMAT: Final = 1
+FORMAT: Final = 2
 PAGE_SIZE: Final = 4096
 
 _SEPARATORS_RE: Final = re.compile(r"[\W_]+", re.UNICODE)
 _STABLE_RE: Final = re.compile(r"v?\d+(\.\d+)*", re.ASCII)
-_VERSION_KEYS: Final = ("version", "version_normalized", "time", "require")
 _OVERRIDE_KEYS: Final = ("scope", "field", "reason", "author", "date")
 
 PackageKind = Literal["plugin", "theme"]
@@ -88,7 +87,6 @@ class SearchRow:
     last_updated: str | None  # ISO 8601 UTC
     homepage: str | None
     wporg_url: str
-    versions_json: str  # [{"version", "version_normalized", "time", "require"}], newest first
     overrides_json: str  # [{"scope", "field", "reason", "author", "date"}]
 
 
@@ -193,7 +191,8 @@ def search_row_from_record(
     """The index row of ``record`` (published as ``<vendor>/<slug>``).
 
     ``versions`` are the versions Composer sees, newest first (dicts with at least
-    ``version``; ``version_normalized``, ``time`` and ``require`` are kept when present);
+    ``version``; the row keeps the latest stable one; the server reads the full list from
+    the build's p2 files);
     ``overrides`` the overrides in effect (``scope``, ``field``, ``reason``, ``author``,
     ``date``); ``abandoned`` is None, ``"true"`` or the replacement package name.
     """
@@ -222,7 +221,6 @@ def search_row_from_record(
     if closure is not None:
         closure_reason = _text(closure.reason_text) or _text(closure.reason)
         closed_date = closure.date
-    kept_versions = [{k: v[k] for k in _VERSION_KEYS if k in v} for v in versions]
     kept_overrides = [{k: o.get(k) for k in _OVERRIDE_KEYS} for o in overrides]
     return SearchRow(
         name=f"{vendor}/{record.slug}",
@@ -243,7 +241,6 @@ def search_row_from_record(
         last_updated=last_updated,
         homepage=homepage,
         wporg_url=f"https://wordpress.org/{record.type.plural}/{record.slug}/",
-        versions_json=_json(kept_versions),
         overrides_json=_json(kept_overrides),
     )
 
@@ -270,7 +267,6 @@ CREATE TABLE packages (
     last_updated TEXT,
     homepage TEXT,
     wporg_url TEXT NOT NULL,
-    versions_json TEXT NOT NULL,
     overrides_json TEXT NOT NULL
 );
 CREATE VIRTUAL TABLE packages_fts USING fts5(

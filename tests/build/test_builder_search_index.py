@@ -16,6 +16,7 @@ from curator.build.search_index import SEARCH_INDEX_NAME, read_search_rows
 from curator.build.seed import commit_records, record_from_line
 from curator.datarepo import DataRepo
 from curator.layout import PackageType, override_path
+from server.search import composer_versions
 from tests.build.conftest import assert_same_tree, record
 from tests.conftest import RepoFactory
 
@@ -46,8 +47,11 @@ def test_the_index_holds_every_listed_package_with_its_composer_versions(
     akismet = next(r for r in rows if r.name == "wp-plugin/akismet")
     p2 = orjson.loads((result.path / "p2/wp-plugin/akismet.json").read_bytes())
     served = [v["version"] for v in p2["packages"]["wp-plugin/akismet"]]
-    versions = [v["version"] for v in json.loads(akismet.versions_json)]
-    assert versions[: len(served)] == served and versions[len(served)] == "dev-trunk"
+    # the server shows the versions Composer reads, expanded from the minified p2 files
+    versions = composer_versions(result.path, "wp-plugin/akismet")
+    assert [v["version"] for v in versions] == [*served, "dev-trunk"]
+    assert all(v["require"]["composer/installers"] for v in versions)
+    assert versions[0]["version_normalized"] and "time" in versions[0]
     assert akismet.version == served[0] and akismet.wporg_url.endswith("/plugins/akismet/")
     themes = [r for r in rows if r.type == "theme"]
     assert themes and all(r.name.startswith("wp-theme/") for r in themes)
@@ -70,7 +74,7 @@ def test_overrides_and_abandonment_show_in_the_index(repo: DataRepo, tmp_path: P
         0
     ].items()
     assert effect[1]["field"] == "yanked" and effect[1]["reason"] == "broken release"
-    assert "5.3.2" not in [v["version"] for v in json.loads(row.versions_json)]
+    assert "5.3.2" not in [v["version"] for v in composer_versions(result.path, row.name)]
 
 
 def test_incremental_builds_carry_the_index_over_exactly(repo: DataRepo, tmp_path: Path) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from curator import canonical
@@ -56,6 +55,17 @@ def _record(
 
 
 def sample_rows() -> list[SearchRow]:
+    return [search_row_from_record(r, v, ver, ov, ab) for r, v, ver, ov, ab in _specs()]
+
+
+def sample_versions() -> dict[str, list[dict[str, Any]]]:
+    """The Composer versions of each sample package (written to its p2 file)."""
+    return {f"{v}/{r.slug}": ver for r, v, ver, _ov, _ab in _specs()}
+
+
+def _specs() -> list[
+    tuple[PackageRecord, str, list[dict[str, Any]], list[dict[str, Any]], str | None]
+]:
     """A small, varied registry: popular plugins, a closed and an abandoned one, a theme,
     and a package whose texts carry HTML."""
     override = {
@@ -142,17 +152,23 @@ def sample_rows() -> list[SearchRow]:
             None,
         ),
     ]
-    return [search_row_from_record(r, v, ver, ov, ab) for r, v, ver, ov, ab in specs]
+    return specs
 
 
-def build_files(rows: Sequence[SearchRow], label: str) -> dict[str, bytes]:
-    """Repository files of ``rows`` (p2 minified, list.json, packages.json)."""
+def build_files(
+    rows: Sequence[SearchRow],
+    label: str,
+    versions: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, bytes]:
+    """Repository files of ``rows`` (p2 minified, list.json, packages.json); the versions of
+    each package come from ``versions`` (default: :func:`sample_versions`)."""
+    known = sample_versions() if versions is None else versions
     files: dict[str, bytes] = {}
     for row in rows:
         kind = f"wordpress-{row.type}"
-        versions = [dict(v, name=row.name, type=kind) for v in json.loads(row.versions_json)]
+        versions_of = [dict(v, name=row.name, type=kind) for v in known.get(row.name, [])]
         files[f"p2/{row.name}.json"] = canonical.dumps(
-            {"minified": "composer/2.0", "packages": {row.name: versions}}
+            {"minified": "composer/2.0", "packages": {row.name: versions_of}}
         )
     files["list.json"] = canonical.dumps({"packageNames": sorted(r.name for r in rows)})
     files["packages.json"] = canonical.dumps(
