@@ -1,15 +1,20 @@
-"""Install counts: the seam where telemetry plugs in.
+"""Install counts: what pages and the API ask about Composer installs.
 
-Pages and the API ask a :class:`Counts` provider for Composer install counts. Until the
-runtime database and ``POST /downloads`` land, :class:`ZeroCounts` answers zero for
-everything; a database-backed provider implements the same protocol.
+Pages and the API ask a :class:`Counts` provider. :class:`server.telemetry.counts.DbCounts`
+reads the runtime database (what ``POST /downloads`` counted); :class:`ZeroCounts` answers
+zero for everything (tests that do not care about counts).
+
+``epoch()`` changes whenever counts change; pages that show counts put it in their cache key,
+so a cached page is reused between installs and never shows a stale count after one.
+``ranking()`` gives every package's total for sorting by installs, tagged with the epoch it
+was read at (the search index refreshes its copy when the tag changes).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -19,11 +24,27 @@ class MonthCount:
     installs: int
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """All-time installs of every package with at least one (others: zero), as of ``epoch``."""
+
+    epoch: int
+    installs: Mapping[str, int] = field(default_factory=dict)
+
+
 class Counts(Protocol):
     """Composer install counts of packages (from telemetry)."""
 
+    def epoch(self) -> int:
+        """A number that changes whenever any count changes."""
+        ...
+
     def total(self, name: str) -> int:
         """All-time installs of package ``name``."""
+        ...
+
+    def recent(self, name: str, days: int) -> int:
+        """Installs of ``name`` in the last ``days`` UTC days, today included."""
         ...
 
     def monthly(self, name: str, months: int) -> list[MonthCount]:
@@ -32,6 +53,10 @@ class Counts(Protocol):
 
     def totals(self, names: Sequence[str]) -> dict[str, int]:
         """All-time installs of several packages (for result lists)."""
+        ...
+
+    def ranking(self) -> Ranking:
+        """All-time installs of every package (for sorting by installs)."""
         ...
 
 
@@ -49,9 +74,15 @@ def last_months(months: int, today: dt.date | None = None) -> list[str]:
 
 
 class ZeroCounts:
-    """The provider used until telemetry exists: zero installs everywhere."""
+    """Zero installs everywhere."""
+
+    def epoch(self) -> int:
+        return 0
 
     def total(self, name: str) -> int:
+        return 0
+
+    def recent(self, name: str, days: int) -> int:
         return 0
 
     def monthly(self, name: str, months: int) -> list[MonthCount]:
@@ -59,3 +90,6 @@ class ZeroCounts:
 
     def totals(self, names: Sequence[str]) -> dict[str, int]:
         return dict.fromkeys(names, 0)
+
+    def ranking(self) -> Ranking:
+        return Ranking(0)
