@@ -1,22 +1,29 @@
 """Fixtures of the server tests: coherent builds (p2 files, list.json, packages.json,
-search.sqlite, manifest.json) written into a LocalStorage and promoted, and a test client."""
+search.sqlite, manifest.json) written into a LocalStorage and promoted, a test client, and
+runtime databases (SQLite and a fresh PostgreSQL schema) with a settable clock."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from litestar.testing import TestClient
 from server_helpers import NOW, build_files, sample_rows
+from sqlalchemy.engine import Engine
 
 from curator.build.manifest import write_build
 from curator.build.search_index import SEARCH_INDEX_NAME, SearchRow, write_search_index
 from curator.build.synthetic import fake_commit
 from curator.storage.local import LocalStorage
 from server.app import create_app
+from server.runtime.engine import default_url, make_engine
+from server.runtime.migrate import upgrade
 from server.settings import ServerSettings
 
 BuildMaker = Callable[..., str]
@@ -72,3 +79,63 @@ def settings(storage: LocalStorage) -> ServerSettings:
 def client(settings: ServerSettings) -> Iterator[TestClient[Any]]:
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+# --- the runtime database (telemetry) -------------------------------------------------------
+
+PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+class FakeClock:
+    """A settable clock (Unix seconds) for telemetry: ``clock.advance(seconds)``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    # 2026-03-10 12:00:00 UTC: mid-day, mid-month
+    return FakeClock(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC).timestamp())
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL whose ``search_path`` is a fresh schema of the local PostgreSQL's
+    ``test`` database, dropped afterwards (parallel workers never share one)."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    admin = sa.create_engine(PG_BASE, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, storage: LocalStorage) -> Iterator[str]:
+    """The runtime database of a test: the default SQLite file in ``storage``, or a fresh
+    PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield default_url(storage.root)
+    else:
+        with postgres_schema() as url:
+            yield url
+
+
+@pytest.fixture
+def runtime_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated runtime database."""
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
