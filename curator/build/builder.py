@@ -86,6 +86,7 @@ from curator.build.search_index import (
     SEARCH_INDEX_NAME,
     SearchRow,
     read_search_rows,
+    row_values,
     write_search_index,
 )
 from curator.build.worker import run_workers
@@ -481,7 +482,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
             "names": partial.names,
-            "rows": [dataclasses.astuple(row) for row in partial.rows],
+            "rows": [row_values(row) for row in partial.rows],
             "report": partial.report,
             "versions": partial.versions,
             "rendered": partial.rendered,
