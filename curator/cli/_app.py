@@ -84,11 +84,13 @@ def _register() -> None:
     from curator.cli import (
         build_cmd,
         deploy_cmds,
+        diff_cmd,
         init_cmd,
         log_cmd,
         pipeline_cmd,
         schemas_cmd,
         sync_cmd,
+        validate_cmd,
         versions_cmd,
     )
     from curator.replay.cli import replay
@@ -108,6 +110,8 @@ def _register() -> None:
         deploy_cmds.cleanup,
         deploy_cmds.verify,
         deploy_cmds.builds,
+        validate_cmd.validate,
+        diff_cmd.diff,
         replay,
     ):
         cli.add_command(command)

@@ -1,0 +1,31 @@
+"""Turning a revision given on the command line into a commit, or a usage error (exit 2)."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import click
+
+from curator.cli._errors import ExitCode
+from curator.datarepo import DataRepo
+from curator.gitstore import UnknownRevisionError
+from curator.review.display import literal
+
+
+def usage_error(message: str) -> NoReturn:
+    click.echo(f"curator: error: {message}", err=True)
+    raise click.exceptions.Exit(int(ExitCode.USAGE))
+
+
+def resolve_revision(repo: DataRepo, rev: str | None, what: str = "--commit") -> str:
+    """The commit sha named by ``rev``; exit 2 if there is none. Without ``rev``: the data
+    ref's head (:class:`curator.datarepo.NotInitializedError`, exit 5, if it has none)."""
+    if rev is None:
+        return repo.view().commit
+    try:
+        sha = repo.store.resolve(rev)
+    except UnknownRevisionError as exc:
+        usage_error(f"{what}: {exc}")
+    if sha is None:
+        usage_error(f"{what}: {literal(rev)} names no commit (an unborn branch?)")
+    return sha
