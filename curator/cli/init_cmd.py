@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from curator.build.text import http_url
 from curator.datarepo import DEFAULT_PREFIX, create
 from curator.layout import is_valid_slug, normalize_prefix
 from curator.models import RegistryConfig, UpstreamConfig
@@ -30,6 +31,16 @@ from curator.sync import DEFAULT_AUTHOR
 @click.option("--theme", "themes", multiple=True, metavar="SLUG", help="Fixed theme slug.")
 @click.option("--no-svn", is_flag=True, help="Sync only the fixed slugs (no SVN discovery).")
 @click.option("--branch", default="main", show_default=True)
+@click.option(
+    "--public-url",
+    metavar="URL",
+    help="Absolute base URL the Composer repository is served from (metadata-url, list).",
+)
+@click.option(
+    "--notify-batch",
+    metavar="URL",
+    help="Absolute URL Composer reports installs to (e.g. https://host/downloads).",
+)
 def init(
     directory: Path,
     data_prefix: str,
@@ -39,6 +50,8 @@ def init(
     themes: tuple[str, ...],
     no_svn: bool,
     branch: str,
+    public_url: str | None,
+    notify_batch: str | None,
 ) -> None:
     """Create a new (bare) data repository in DIRECTORY and commit registry.json.
 
@@ -48,11 +61,16 @@ def init(
     for slug in (*plugins, *themes):
         if not is_valid_slug(slug):
             raise click.BadParameter(f"invalid slug {slug!r}", param_hint="--plugin/--theme")
+    for value, hint in ((public_url, "--public-url"), (notify_batch, "--notify-batch")):
+        if value is not None and http_url(value) is None:
+            raise click.BadParameter(f"not an absolute http(s) URL: {value!r}", param_hint=hint)
     prefix = normalize_prefix(data_prefix)
     config = RegistryConfig(
         name=name,
         upstream=UpstreamConfig.from_base(upstream) if upstream else UpstreamConfig(),
         discovery=DiscoveryConfig(svn=not no_svn, plugins=sorted(plugins), themes=sorted(themes)),
+        public_url=public_url,
+        notify_batch=notify_batch,
     )
     repo = create(
         directory,

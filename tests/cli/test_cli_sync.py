@@ -108,3 +108,16 @@ def test_committed_schemas_are_current() -> None:
     from curator.schemas import stale_schemas
 
     assert stale_schemas(Path(__file__).resolve().parents[2] / "schemas") == []
+
+
+def test_init_records_public_and_notify_urls(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "urls"
+    args = ["init", str(path), "--prefix", "", "--public-url", "https://repo.example.org"]
+    result = runner.invoke(cli, [*args, "--notify-batch", "https://repo.example.org/downloads"])
+    assert result.exit_code == 0, result.output
+    config = json.loads(git("-C", path, "show", "HEAD:registry.json"))
+    assert config["public_url"] == "https://repo.example.org"
+    assert config["notify_batch"] == "https://repo.example.org/downloads"
+    bad = runner.invoke(cli, ["init", str(tmp_path / "bad"), "--notify-batch", "/downloads"])
+    assert bad.exit_code == 2 and "--notify-batch" in bad.output and "'/downloads'" in bad.output
+    assert not (tmp_path / "bad").exists()
