@@ -22,8 +22,14 @@ from curator.review.diff import diff_views, render_text
 @click.argument("base", metavar="A")
 @click.argument("head", metavar="B")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+@click.option(
+    "--max-packages",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Text only: describe the first N packages and count the rest.",
+)
 @pass_settings
-def diff(settings: Settings, base: str, head: str, as_json: bool) -> None:
+def diff(settings: Settings, base: str, head: str, as_json: bool, max_packages: int | None) -> None:
     """Show what Composer users would see change from commit A to commit B.
 
     Per package: versions added, removed, yanked; requirements changed; abandoned, closed,
@@ -40,4 +46,4 @@ def diff(settings: Settings, base: str, head: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
-        click.echo(render_text(result), nl=False)
+        click.echo(render_text(result, max_packages=max_packages), nl=False)

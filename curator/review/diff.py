@@ -415,9 +415,9 @@ def diff_commits(repo: DataRepo, base: str, head: str) -> DiffResult:
 # --- text ----------------------------------------------------------------------------------
 
 
-def _list(versions: list[str]) -> str:
-    shown = ", ".join(code(v) for v in versions[:MAX_LISTED])
-    more = len(versions) - MAX_LISTED
+def _list(items: list[str]) -> str:
+    shown = ", ".join(code(v) for v in items[:MAX_LISTED])
+    more = len(items) - MAX_LISTED
     return shown if more <= 0 else f"{shown} and {more} more"
 
 
@@ -471,8 +471,10 @@ def _package_lines(diff: PackageDiff) -> list[str]:
     return lines
 
 
-def render_text(result: DiffResult) -> str:
-    """A short Markdown summary, grouped per package, in a stable order."""
+def render_text(result: DiffResult, *, max_packages: int | None = None) -> str:
+    """A short Markdown summary, grouped per package, in a stable order; with
+    ``max_packages``, the first that many packages and a count of the rest (a pull-request
+    comment holds at most 65,536 characters)."""
     lines = [f"### Composer changes {code(result.base[:12])} → {code(result.head[:12])}", ""]
     count = len(result.packages)
     summary = (
@@ -487,8 +489,11 @@ def render_text(result: DiffResult) -> str:
     if result.config_changed:
         lines += ["", "⚠️ `registry.json` changed: every package may be affected."]
     if result.ignored_paths:
-        shown = ", ".join(code(p) for p in result.ignored_paths[:MAX_LISTED])
-        lines += ["", f"⚠️ not override files (ignored by the build): {shown}"]
-    for diff in result.packages:
+        paths = _list(result.ignored_paths)
+        lines += ["", f"⚠️ not override files (ignored by the build): {paths}"]
+    shown = result.packages if max_packages is None else result.packages[:max_packages]
+    for diff in shown:
         lines += ["", *_package_lines(diff)]
+    if len(shown) < count:
+        lines += ["", f"… and {count - len(shown)} more package(s) (see `curator diff --json`)."]
     return "\n".join(lines) + "\n"

@@ -104,6 +104,8 @@ def test_diff_prints_markdown_and_json_and_exits_0(repo: DataRepo) -> None:
     code, out, _ = run(repo, "diff", base[:7], "main", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["head"] == head and doc["packages"][0]["name"] == "wp-plugin/example"
+    code, out, _ = run(repo, "diff", base, head, "--max-packages", "0")
+    assert code == 0 and "… and 1 more package(s)" in out and "####" not in out
     code, out, _ = run(repo, "diff", head, head)
     assert code == 0 and "No Composer-visible changes" in out
 

@@ -203,6 +203,16 @@ def test_themes(repo: DataRepo) -> None:
     assert (package.name, package.type, package.added) == ("wp-theme/twentyx", T, ["1.1"])
 
 
+def test_the_text_can_be_limited_to_some_packages(repo: DataRepo) -> None:
+    base = repo.head() or ""
+    write(repo, {plugin_override(s): override_bytes(abandoned=True) for s in ("example", "other")})
+    result = diff(repo, base)
+    short = text(result, max_packages=1)
+    assert "`wp-plugin/example`" in short and "`wp-plugin/other`" not in short
+    assert short.endswith("… and 1 more package(s) (see `curator diff --json`).\n")
+    assert text(result, max_packages=2) == text(result)
+
+
 def test_nothing_changed(repo: DataRepo) -> None:
     head = repo.head() or ""
     result = diff(repo, head, head)
