@@ -2,17 +2,26 @@
 
 Everything the app uses is made here from ``settings`` (no import-time side effects, no
 globals) and handed to handlers through dependency injection: ``site`` (the :class:`Site`)
-and ``sync_runs`` (the optional sync-run reader of ``/health``). Routes:
+``sync_runs`` (the optional sync-run reader of ``/health``), ``telemetry`` (the
+:class:`TelemetryStore`) and ``trusted_proxies``. The runtime database (telemetry) is
+migrated when the app starts (lifespan); with ``settings.rollup_interval`` a background task
+rolls counts up. Routes:
 
 - ``GET /``, ``GET /packages/{vendor}/{slug}``: HTML pages (``server.routes.browse``,
   ``server.routes.packages``); ``/static/*``: the stylesheet;
 - ``GET /api/packages``, ``GET /api/packages/{vendor}/{slug}``: JSON (``server.routes.api``);
 - ``GET /packages.json``, ``/list.json``, ``/p2/{vendor}/{file}``: repository files;
+- ``POST /downloads``: Composer's notify-batch (``server.routes.telemetry``);
 - ``GET /health``; the OpenAPI document at ``/schema/openapi.json``.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -23,26 +32,52 @@ from litestar.static_files import create_static_files_router
 from curator import __version__
 from server import errors
 from server.build_reader import BuildReader, NoBuildError
-from server.counts import Counts, ZeroCounts
+from server.counts import Counts
 from server.routes.api import ApiController
 from server.routes.browse import BrowseController
 from server.routes.health import HealthController, SyncRunReader
 from server.routes.packages import PackagesController
 from server.routes.repository import RepositoryController
+from server.routes.telemetry import TelemetryController
+from server.runtime.engine import make_engine
+from server.runtime.migrate import upgrade
 from server.search import QueryError
 from server.settings import ServerSettings
 from server.site import STATIC, Site, make_templates
+from server.telemetry.clientip import TrustedProxies, trusted_proxies
+from server.telemetry.common import Clock
+from server.telemetry.counts import DbCounts
+from server.telemetry.scheduler import RollupScheduler
+from server.telemetry.store import TelemetryStore
 
 
-def create_app(settings: ServerSettings, *, counts: Counts | None = None) -> Litestar:
+def create_app(
+    settings: ServerSettings, *, counts: Counts | None = None, clock: Clock = time.time
+) -> Litestar:
     """A Litestar app serving the build promoted in ``settings.storage``.
 
-    ``counts`` provides Composer install counts (default: zeros until telemetry lands).
+    ``counts`` provides Composer install counts (default: the runtime database's, see
+    :class:`DbCounts`; :class:`server.counts.ZeroCounts` for none); ``clock`` is the time
+    telemetry uses (Unix seconds; tests move it).
     """
+    proxies = trusted_proxies(settings.trusted_proxies)
+    engine = make_engine(settings.runtime_url())
+    db_counts = DbCounts(
+        engine,
+        clock=clock,
+        refresh=settings.counts_refresh,
+        ranking_refresh=settings.ranking_refresh,
+    )
+    store = TelemetryStore(engine, clock=clock, on_change=db_counts.invalidate)
+    scheduler = (
+        RollupScheduler(store, settings.rollup_interval)
+        if settings.rollup_interval is not None
+        else None
+    )
     site = Site(
         settings=settings,
         reader=BuildReader(settings.storage, page_cache_size=settings.page_cache_size),
-        counts=counts if counts is not None else ZeroCounts(),
+        counts=counts if counts is not None else db_counts,
         templates=make_templates(),
     )
     sync_runs = (
@@ -57,6 +92,24 @@ def create_app(settings: ServerSettings, *, counts: Counts | None = None) -> Lit
     def provide_sync_runs() -> SyncRunReader | None:
         return sync_runs
 
+    def provide_telemetry() -> TelemetryStore:
+        return store
+
+    def provide_trusted_proxies() -> TrustedProxies:
+        return proxies
+
+    @asynccontextmanager
+    async def runtime(_app: Litestar) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(upgrade, engine)
+        try:
+            async with anyio.create_task_group() as tasks:
+                if scheduler is not None:
+                    tasks.start_soon(scheduler.run)
+                yield
+                tasks.cancel_scope.cancel()
+        finally:
+            engine.dispose()
+
     return Litestar(
         route_handlers=[
             BrowseController,
@@ -64,6 +117,7 @@ def create_app(settings: ServerSettings, *, counts: Counts | None = None) -> Lit
             ApiController,
             RepositoryController,
             HealthController,
+            TelemetryController,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
@@ -71,14 +125,19 @@ def create_app(settings: ServerSettings, *, counts: Counts | None = None) -> Lit
         dependencies={
             "site": Provide(provide_site, use_cache=True, sync_to_thread=False),
             "sync_runs": Provide(provide_sync_runs, use_cache=True, sync_to_thread=False),
+            "telemetry": Provide(provide_telemetry, use_cache=True, sync_to_thread=False),
+            "trusted_proxies": Provide(
+                provide_trusted_proxies, use_cache=True, sync_to_thread=False
+            ),
         },
+        lifespan=[runtime],
         exception_handlers={
             HTTPException: errors.http_error,
             QueryError: errors.query_error,
             NoBuildError: errors.no_build,
             Exception: errors.server_error,
         },
-        state=State({"site": site}),
+        state=State({"site": site, "telemetry": store, "scheduler": scheduler}),
         openapi_config=OpenAPIConfig(
             title="WordPress.org Composer registry", version=__version__, path="/schema"
         ),

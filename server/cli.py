@@ -1,5 +1,9 @@
 """``curator serve``: run the web server (uvicorn) over the local build storage.
 
+uvicorn's own proxy-header handling is off: the app takes the client address from
+``X-Forwarded-For`` itself, only when the peer is a ``--trusted-proxy``
+(:mod:`server.telemetry.clientip`), so it is never applied twice.
+
 The lead mounts :data:`serve` on the ``curator`` group, whose ``ctx.obj`` is
 :class:`curator.cli._context.Settings` (its ``storage`` is the default of ``--storage``).
 """
@@ -13,6 +17,8 @@ import uvicorn
 
 from server.app import create_app
 from server.settings import ServerSettings
+from server.telemetry.cli import database_url_option, resolve_url
+from server.telemetry.clientip import trusted_proxies as parse_trusted
 
 
 @click.command("serve")
@@ -36,7 +42,20 @@ from server.settings import ServerSettings
     "--trusted-proxy",
     "trusted_proxies",
     multiple=True,
-    help="Address whose X-Forwarded-* headers are trusted (repeatable; default 127.0.0.1).",
+    help="Address or network whose X-Forwarded-For is believed (repeatable; default 127.0.0.1).",
+)
+@database_url_option
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Roll install counts up in this process every --rollup-interval seconds.",
+)
+@click.option(
+    "--rollup-interval",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Seconds between rollups with --with-scheduler.",
 )
 @click.pass_context
 def serve(
@@ -47,24 +66,27 @@ def serve(
     public_url: str | None,
     stale_after: int,
     trusted_proxies: tuple[str, ...],
+    database_url: str | None,
+    with_scheduler: bool,
+    rollup_interval: int,
 ) -> None:
     """Serve the promoted build: pages, JSON API, repository files and /health."""
     obj = ctx.obj  # curator.cli._context.Settings when mounted on the curator group
     repo = getattr(obj, "repo", None)
+    root = storage or getattr(obj, "storage", None) or Path("storage")
+    try:
+        parse_trusted(trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from exc
     settings = ServerSettings(
-        storage=storage or getattr(obj, "storage", None) or Path("storage"),
+        storage=root,
         public_url=public_url,
         stale_after=float(stale_after),
         trusted_proxies=trusted_proxies or ("127.0.0.1",),
         data_repo=repo,
         data_prefix=getattr(obj, "prefix", None),
         data_ref=getattr(obj, "ref", None),
+        database_url=resolve_url(ctx, root, database_url),
+        rollup_interval=float(rollup_interval) if with_scheduler else None,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=list(settings.trusted_proxies),
-        log_level="info",
-    )
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")

@@ -1,8 +1,9 @@
 """Error answers: HTML pages for people, JSON for the API and repository files.
 
-Every failure is a real status code (400, 404, 405, 503, 500), never a 200 page. Which form
-is answered depends on the path: ``/api/``, ``/p2/``, ``/health``, ``/schema`` and ``*.json``
-get JSON; everything else gets the HTML error page. A 500 never shows a traceback.
+Every failure is a real status code (400, 404, 405, 413, 503, 500), never a 200 page. Which
+form is answered depends on the path: ``/api/``, ``/p2/``, ``/health``, ``/schema``,
+``/downloads`` and ``*.json`` get JSON; everything else gets the HTML error page. A 500
+never shows a traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _TITLES: Final = {
     400: "Bad request",
     404: "Not found",
     405: "Method not allowed",
+    413: "Payload too large",
     500: "Server error",
     503: "Service unavailable",
 }
@@ -43,7 +45,7 @@ class Unavailable(HTTPException):
 
 def wants_json(path: str) -> bool:
     return (
-        path.startswith(("/api/", "/p2/", "/schema", "/health"))
+        path.startswith(("/api/", "/p2/", "/schema", "/health", "/downloads"))
         or path.endswith(".json")
         or path == "/api"
     )

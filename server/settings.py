@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from server.runtime.engine import default_url
+
 
 @dataclass(frozen=True)
 class ServerSettings:
@@ -15,10 +17,18 @@ class ServerSettings:
       None to use the request's own base URL;
     - ``stale_after``: ``/health`` answers 503 when the promoted build's data commit is older
       than this many seconds;
-    - ``trusted_proxies``: addresses whose ``X-Forwarded-*`` headers uvicorn believes;
+    - ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For``
+      the app believes for the client address (telemetry); everything else is a client;
     - ``data_repo`` / ``data_prefix`` / ``data_ref``: the data repository, optional; when set
       ``/health`` reports the newest sync run;
-    - ``per_page``: search results per page; ``page_cache_size``: rendered pages kept per build.
+    - ``per_page``: search results per page; ``page_cache_size``: rendered pages kept per build;
+    - ``database_url``: the runtime database (telemetry), default a SQLite file in
+      ``<storage>/runtime/``; ``postgresql+psycopg://...`` when instances share state;
+    - ``telemetry_max_body`` / ``telemetry_max_entries``: bounds of a ``POST /downloads``;
+    - ``rollup_interval``: seconds between in-process rollups, None for none (then run
+      ``curator telemetry rollup`` from cron);
+    - ``counts_refresh``: seconds install counts may lag behind other server instances;
+      ``ranking_refresh``: the same for the order of ``sort=downloads``.
     """
 
     storage: Path
@@ -33,3 +43,13 @@ class ServerSettings:
     page_cache_size: int = 2048
     debug: bool = False
     site_name: str = "WordPress.org Composer registry"
+    database_url: str | None = None
+    telemetry_max_body: int = 64 * 1024
+    telemetry_max_entries: int = 100
+    rollup_interval: float | None = None
+    counts_refresh: float = 1.0
+    ranking_refresh: float = 2.0
+
+    def runtime_url(self) -> str:
+        """The runtime database URL: ``database_url`` or the SQLite file in ``storage``."""
+        return self.database_url or default_url(self.storage)

@@ -95,6 +95,7 @@ def _register() -> None:
     )
     from curator.replay.cli import replay
     from server.cli import serve
+    from server.telemetry.cli import telemetry
 
     for command in (
         init_cmd.init,
@@ -102,6 +103,7 @@ def _register() -> None:
         build_cmd.build,
         pipeline_cmd.pipeline,
         serve,
+        telemetry,
         log_cmd.log_,
         schemas_cmd.schemas,
         versions_cmd.versions,

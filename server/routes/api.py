@@ -87,6 +87,7 @@ class PackageDetail:
     wporg_url: str
     composer_require: str
     composer_installs: int
+    composer_installs_30_days: int
     monthly_installs: list[MonthCount]
     versions: list[VersionInfo]
     overrides: list[OverrideInfo]
@@ -129,7 +130,8 @@ class ApiController(Controller):
             {"q": q, "type": type, "sort": sort, "page": page}, max_page=site.settings.max_page
         )
         _, index = searchable(site)
-        result = index.search(query, site.settings.per_page)
+        ranking = site.counts.ranking() if query.sort == "downloads" else None
+        result = index.search(query, site.settings.per_page, ranking)
         installs = site.counts.totals([str(r["name"]) for r in result.rows])
         return SearchResult(
             q=query.q,
@@ -164,6 +166,7 @@ class ApiController(Controller):
             **pkg,
             composer_require=f"composer require {name}",
             composer_installs=site.counts.total(name),
+            composer_installs_30_days=site.counts.recent(name, 30),
             monthly_installs=site.counts.monthly(name, 12),
             versions=versions,
             overrides=overrides,

@@ -30,10 +30,12 @@ class BrowseController(Controller):
             first_values(request, "q", "type", "sort", "page"), max_page=site.settings.max_page
         )
         build, index = searchable(site)
-        key = ("browse", query.q, query.type or "", query.sort, str(query.page))
+        epoch = str(site.counts.epoch())  # the page shows counts: a new count, a new page
+        key = ("browse", query.q, query.type or "", query.sort, str(query.page), epoch)
         body = build.pages.get(key)
         if body is None:
-            result = index.search(query, site.settings.per_page)
+            ranking = site.counts.ranking() if query.sort == "downloads" else None
+            result = index.search(query, site.settings.per_page, ranking)
             names = [str(row["name"]) for row in result.rows]
             body = site.render(
                 "browse.html",

@@ -16,6 +16,7 @@ from server.routes._common import package_name, searchable
 from server.site import AnyRequest, Site, html_response
 
 CHART_MONTHS: Final = 12
+RECENT_DAYS: Final = 30
 _CHART_W: Final = 480
 _CHART_H: Final = 120
 
@@ -87,7 +88,7 @@ class PackagesController(Controller):
         name = package_name(vendor, slug)
         build, index = searchable(site)
         repo_url = repository_url(site, request)
-        key = ("package", name, repo_url)
+        key = ("package", name, repo_url, str(site.counts.epoch()))
         body = build.pages.get(key)
         if body is None:
             pkg = index.package(name)
@@ -104,6 +105,8 @@ class PackagesController(Controller):
                 replacement=replacement,
                 repo_url=repo_url,
                 installs=site.counts.total(name),
+                recent_installs=site.counts.recent(name, RECENT_DAYS),
+                recent_days=RECENT_DAYS,
                 chart=make_chart(site.counts.monthly(name, CHART_MONTHS)),
             )
             build.pages.put(key, body)
