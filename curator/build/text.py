@@ -33,13 +33,15 @@ __all__ = [
 
 _TAG_RE: Final = re.compile(r"<[^>]*>")
 _WS_RE: Final = re.compile(r"\s+")
-# The name rule Composer enforces when a package is published (ValidatingArrayLoader, 2.5).
-_PACKAGE_RE: Final = re.compile(
-    r"[a-z0-9]([_.-]?[a-z0-9]+)*/[a-z0-9](([_.]|-{1,2})?[a-z0-9]+)*", re.ASCII
-)
-_VENDOR_RE: Final = re.compile(r"[a-z0-9]([_.-]?[a-z0-9]+)*", re.ASCII)
+# The name rule Composer enforces when a package is published (ValidatingArrayLoader, 2.5:
+# ``[a-z0-9]([_.-]?[a-z0-9]+)*/[a-z0-9](([_.]|-{1,2})?[a-z0-9]+)*``), written with every
+# separator mandatory between alphanumeric runs: the same language, but one way to match, so
+# a hostile name that fails at its end costs linear time instead of exponential backtracking.
+_RUN: Final = "[a-z0-9]+"
+_PACKAGE_RE: Final = re.compile(rf"{_RUN}(?:[_.-]{_RUN})*/{_RUN}(?:(?:[_.]|--?){_RUN})*", re.ASCII)
+_VENDOR_RE: Final = re.compile(rf"{_RUN}(?:[_.-]{_RUN})*", re.ASCII)
 _PLATFORM_RE: Final = re.compile(
-    r"(?:php(?:-64bit|-ipv6|-zts|-debug)?|hhvm|(?:ext|lib)-[a-z0-9](?:[_.-]?[a-z0-9]+)*"
+    rf"(?:php(?:-64bit|-ipv6|-zts|-debug)?|hhvm|(?:ext|lib)-{_RUN}(?:[_.-]{_RUN})*"
     r"|composer(?:-(?:plugin|runtime)-api)?)",
     re.ASCII | re.IGNORECASE,
 )
