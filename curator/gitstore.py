@@ -3,7 +3,9 @@
 It owns opening and creating repositories, resolving revisions, read-only snapshots of the
 tree at a commit, first-parent history with trailers, tree diffs, repository config, and
 writing one commit per sync run straight into the object store: no working tree, no index,
-all new objects in ONE pack, then a compare-and-swap update of the ref.
+all new objects in ONE pack, then a compare-and-swap update of the ref. With its private
+helper ``_gitremote`` it also fetches one branch from another repository and pushes a commit
+to one, never rewriting the remote's history (see :meth:`GitStore.push`).
 
 Costs follow the size of a change, not of the repository: a commit reads and rewrites only
 the trees on the changed paths, and :meth:`GitStore.changed_paths` skips equal subtrees by
@@ -12,7 +14,7 @@ id. Every commit adds a pack; lookups do not slow down with their number (see
 now and then to bound open files, memory and disk use.
 
 Paths are repository-relative, ``/``-separated strings; object ids are SHA-1 hex strings.
-Nothing outside this module (and ``_gitpack``) imports dulwich.
+Nothing outside this module (and ``_gitpack``, ``_gitremote``) imports dulwich.
 """
 
 from __future__ import annotations
@@ -24,16 +26,19 @@ import subprocess
 import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Self
 
 from dulwich.errors import NotGitRepository
 from dulwich.file import FileLocked
+from dulwich.graph import find_merge_base
 from dulwich.objects import ObjectID, RawObjectID, parse_tree
 from dulwich.refs import Ref, check_ref_format
 from dulwich.repo import Repo
 
 from curator import _gitpack as gp
+from curator import _gitremote as gr
 
 __all__ = [
     "CommitInfo",
@@ -41,8 +46,11 @@ __all__ = [
     "GitStoreError",
     "InvalidPathError",
     "NotARepositoryError",
+    "PushResult",
+    "PushStatus",
     "RefLockedError",
     "RefMovedError",
+    "RemoteError",
     "Snapshot",
     "UnknownRevisionError",
     "blob_id",
@@ -94,6 +102,15 @@ class RefLockedError(GitStoreError):
             "If no other git process is running, remove the stale lock file."
         )
         self.ref = ref
+
+
+class RemoteError(GitStoreError):
+    """A remote repository could not be reached, is not a repository, or broke the protocol."""
+
+    def __init__(self, remote: str, why: str) -> None:
+        super().__init__(f"remote {remote}: {why}")
+        self.remote = remote
+        self.why = why
 
 
 class InvalidPathError(GitStoreError, ValueError):
@@ -164,6 +181,30 @@ def parse_trailers(message: str) -> dict[str, str]:
         last = match.group(1)
         trailers[last] = match.group(2)
     return trailers
+
+
+class PushStatus(StrEnum):
+    """How a :meth:`GitStore.push` ended."""
+
+    PUSHED = "pushed"  # the remote branch moved from the expected value to the new commit
+    UP_TO_DATE = "up-to-date"  # the remote branch already was the new commit
+    STALE = "stale"  # the remote branch is not at the expected value; nothing was sent
+    NON_FAST_FORWARD = "non-fast-forward"  # the new commit does not descend from the expected
+    REJECTED = "rejected"  # the remote refused the update (it moved meanwhile, a lock, a hook)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """One push attempt. ``remote_old`` is the remote branch's value when it started."""
+
+    status: PushStatus
+    new: str
+    remote_old: str | None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (PushStatus.PUSHED, PushStatus.UP_TO_DATE)
 
 
 Entries = dict[str, tuple[int, str]]
@@ -516,10 +557,46 @@ class GitStore:
         are both ``author`` (``"Name <email>"``) at ``timestamp`` (seconds since the epoch)
         and ``tz_offset`` (seconds east of UTC), so equal inputs give an equal commit id.
         """
-        _check_commit_args(ref, author, timestamp, tz_offset, message)
+        _check_ref(ref)
+        _check_commit_args(author, timestamp, tz_offset, message)
         actual = self._read_ref(ref)
         if actual != parent:
             raise RefMovedError(ref, parent, actual)
+        sha = self._write_commit(parent, changes, message, author, timestamp, tz_offset)
+        if sha is not None:
+            self._update_ref(ref, parent, sha)
+        return sha
+
+    def create_commit(
+        self,
+        *,
+        parent: str | None,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        author: str,
+        timestamp: int,
+        tz_offset: int = 0,
+    ) -> str | None:
+        """Like :meth:`commit`, but write the commit (one pack) WITHOUT moving any ref.
+
+        Returns the new commit's id, or ``None`` if the tree would not change. The commit is
+        unreferenced until :meth:`update_ref` or a push names it (``git gc`` keeps it for two
+        weeks either way).
+        """
+        _check_commit_args(author, timestamp, tz_offset, message)
+        if parent is not None:
+            self._commit_tree(parent)  # must be a commit of this repository
+        return self._write_commit(parent, changes, message, author, timestamp, tz_offset)
+
+    def _write_commit(
+        self,
+        parent: str | None,
+        changes: Mapping[str, bytes | None],
+        message: str,
+        author: str,
+        timestamp: int,
+        tz_offset: int,
+    ) -> str | None:
         grouped = _group_changes(changes)
         pending: dict[str, gp.RawObject] = {}
         old_tree = self._commit_tree(parent) if parent is not None else None
@@ -533,7 +610,6 @@ class GitStore:
         sha = gp.hash_object(gp.COMMIT, raw_commit)
         pending[sha] = (gp.COMMIT, raw_commit)
         gp.write_pack(self._objects_dir, pending)
-        self._update_ref(ref, parent, sha)
         return sha
 
     def _build_tree(
@@ -613,6 +689,15 @@ class GitStore:
         pending[sha] = (gp.TREE, raw_new)
         return sha
 
+    def update_ref(self, ref: str, old: str | None, new: str) -> None:
+        """Move ``ref`` from ``old`` (``None``: it must not exist) to the commit ``new``.
+
+        A compare-and-swap: :class:`RefMovedError` if ``ref`` is not at ``old``,
+        :class:`RefLockedError` if another writer holds its lock."""
+        _check_ref(ref)
+        self._commit_tree(new)  # must be a commit of this repository
+        self._update_ref(ref, old, new)
+
     def _update_ref(self, ref: str, parent: str | None, new: str) -> None:
         refs = self._repo.refs
         name = Ref(ref.encode())
@@ -626,6 +711,121 @@ class GitStore:
             raise RefLockedError(ref) from None
         if not ok:
             raise RefMovedError(ref, parent, self._read_ref(ref))
+
+    # -- ancestry ------------------------------------------------------------------------
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of commits ``a`` and ``b`` (``None``: unrelated histories).
+
+        Walks back from both by commit time, as ``git merge-base`` does, so the cost follows
+        the commits since they diverged. With several best candidates (criss-cross merges)
+        one of them is returned."""
+        for sha in (a, b):
+            self._commit_tree(sha)  # both must be commits of this repository
+        bases = find_merge_base(self._repo, [ObjectID(a.encode()), ObjectID(b.encode())])
+        return min(sha.decode() for sha in bases) if bases else None
+
+    def is_ancestor(self, ancestor: str, commit: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or one of its ancestors (False if either is not a
+        commit of this repository)."""
+        try:
+            return ancestor == commit or self.merge_base(ancestor, commit) == ancestor
+        except UnknownRevisionError:
+            return False
+
+    # -- remotes ---------------------------------------------------------------------------
+
+    def fetch(self, remote: str, branch: str) -> str | None:
+        """Fetch ``branch`` of ``remote`` (a path, ``file://``, ``git://``, ``ssh://`` or
+        ``http(s)://`` URL) into this repository's object store; return its commit id, or
+        ``None`` if the remote has no such branch. No local ref changes."""
+        ref = _branch_ref(branch)
+        try:
+            sha = gr.fetch(self._repo, remote, ref)
+        except gr.TransportError as exc:
+            raise RemoteError(exc.remote, exc.why) from None
+        if sha is not None:
+            self._commit_tree(sha)  # the fetch must have brought the commit
+        return sha
+
+    def push(self, remote: str, branch: str, new: str, expected_old: str | None) -> PushResult:
+        """Move ``branch`` on ``remote`` from ``expected_old`` (``None``: absent) to ``new``.
+
+        Never forced: a ``new`` that does not descend from ``expected_old`` is refused here
+        (:attr:`PushStatus.NON_FAST_FORWARD`, the remote is not contacted); a remote whose
+        branch is not at ``expected_old`` gets no update (:attr:`PushStatus.STALE`); and the
+        update itself is a compare-and-swap on the remote (a concurrent pusher makes it
+        :attr:`PushStatus.REJECTED`). Fetch, rebuild on the new remote head and try again.
+        """
+        ref = _branch_ref(branch)
+        self._commit_tree(new)  # must be a commit of this repository
+        if expected_old is not None and not self.is_ancestor(expected_old, new):
+            return PushResult(
+                PushStatus.NON_FAST_FORWARD,
+                new,
+                expected_old,
+                f"{new[:12]} does not descend from {expected_old[:12]}; refusing to "
+                "rewrite the remote's history (fetch and re-apply instead)",
+            )
+        chain = self._linear_chain(expected_old, new) if expected_old is not None else None
+        objects = None if chain is None else (lambda: self._objects_added(chain))
+        try:
+            outcome = gr.send(self._repo, remote, ref, new, expected_old, objects)
+        except gr.TransportError as exc:
+            raise RemoteError(exc.remote, exc.why) from None
+        if outcome.remote_old == new and (not outcome.sent or outcome.error is None):
+            return PushResult(PushStatus.UP_TO_DATE, new, outcome.remote_old)
+        if not outcome.sent:
+            return PushResult(
+                PushStatus.STALE,
+                new,
+                outcome.remote_old,
+                f"{ref} is at {(outcome.remote_old or '(none)')[:12]}, expected "
+                f"{(expected_old or '(none)')[:12]}",
+            )
+        if outcome.error is not None:
+            return PushResult(PushStatus.REJECTED, new, outcome.remote_old, outcome.error)
+        return PushResult(PushStatus.PUSHED, new, outcome.remote_old)
+
+    def _linear_chain(self, old: str, new: str) -> list[tuple[str, str]] | None:
+        """``(commit, parent)`` pairs from ``new`` back to ``old`` if they form a single-parent
+        chain of at most ``_MAX_CHAIN`` commits; otherwise ``None``."""
+        chain: list[tuple[str, str]] = []
+        sha = new
+        while sha != old:
+            parents = self._commit_object(sha).parents
+            if len(parents) != 1 or len(chain) >= _MAX_CHAIN:
+                return None
+            chain.append((sha, parents[0]))
+            sha = parents[0]
+        return chain
+
+    def _objects_added(self, chain: list[tuple[str, str]]) -> list[tuple[str, int, bytes]]:
+        """Every object the commits of ``chain`` add to their parents' trees, as
+        ``(id, type, raw)``: what a remote that has the oldest parent lacks. The cost follows
+        the size of the changes, not of the trees."""
+        out: dict[str, tuple[str, int, bytes]] = {}
+        for commit, parent in chain:
+            out[commit] = (commit, gp.COMMIT, self._read_object(commit, gp.COMMIT))
+            self._tree_added(self._commit_tree(parent), self._commit_tree(commit), out)
+        return list(out.values())
+
+    def _tree_added(
+        self, old: str | None, new: str, out: dict[str, tuple[str, int, bytes]]
+    ) -> None:
+        if old == new or new in out:
+            return
+        out[new] = (new, gp.TREE, self._read_object(new, gp.TREE))
+        before = self._tree(old) if old is not None else {}
+        for name, (mode, sha) in self._tree(new).items():
+            was = before.get(name)
+            if was == (mode, sha):
+                continue
+            if gp.is_tree_mode(mode):
+                sub = was[1] if was is not None and gp.is_tree_mode(was[0]) else None
+                self._tree_added(sub, sha, out)
+            elif gp.is_blob_mode(mode) and sha not in out:
+                out[sha] = (sha, gp.BLOB, self._read_object(sha, gp.BLOB))
 
     # -- config and maintenance ----------------------------------------------------------
 
@@ -692,6 +892,8 @@ def _section(section: str) -> tuple[bytes, ...]:
     return tuple(s.encode() for s in section.split(".", 1))
 
 
+# Longest single-parent chain a push lists objects for itself (beyond: dulwich's own walk).
+_MAX_CHAIN = 10_000
 # Below this size (~100 entries) parsing the tree is as cheap as patching it.
 _PATCH_MIN_BYTES = 4096
 
@@ -701,9 +903,20 @@ def _path_order(item: tuple[str, tuple[int, str]]) -> str:
     return f"{name}/" if gp.is_tree_mode(mode) else name
 
 
-def _check_commit_args(ref: str, author: str, timestamp: int, tz_offset: int, message: str) -> None:
+def _check_ref(ref: str) -> None:
     if not ref.startswith("refs/") or not check_ref_format(Ref(ref.encode())):
         raise GitStoreError(f"invalid ref {ref!r}: expected a full name like refs/heads/main")
+
+
+def _branch_ref(branch: str) -> str:
+    """``"main"`` (or ``"refs/heads/main"``) -> ``"refs/heads/main"``, checked."""
+    ref = branch if branch.startswith("refs/heads/") else f"refs/heads/{branch}"
+    if not check_ref_format(Ref(ref.encode())):
+        raise GitStoreError(f"invalid branch name {branch!r}")
+    return ref
+
+
+def _check_commit_args(author: str, timestamp: int, tz_offset: int, message: str) -> None:
     if not _IDENT.fullmatch(author):
         raise GitStoreError(f"invalid author {author!r}: expected 'Name <email>'")
     if timestamp < 0:
