@@ -1,11 +1,11 @@
 """The application factory: ``create_app(settings) -> Litestar``.
 
 Everything the app uses is made here from ``settings`` (no import-time side effects, no
-globals) and handed to handlers through dependency injection: ``site`` (the :class:`Site`)
-``sync_runs`` (the optional sync-run reader of ``/health``), ``telemetry`` (the
-:class:`TelemetryStore`) and ``trusted_proxies``. The runtime database (telemetry) is
-migrated when the app starts (lifespan); with ``settings.rollup_interval`` a background task
-rolls counts up. Routes:
+globals) and handed to handlers through dependency injection: ``site`` (the :class:`Site`),
+``sync_runs`` (the optional sync-run reader of ``/health``), ``telemetry_writer`` (the
+:class:`BatchWriter` in front of the :class:`TelemetryStore`) and ``trusted_proxies``. The
+runtime database (telemetry) is migrated when the app starts (lifespan); with
+``settings.rollup_interval`` a background task rolls counts up. Routes:
 
 - ``GET /``, ``GET /packages/{vendor}/{slug}``: HTML pages (``server.routes.browse``,
   ``server.routes.packages``); ``/static/*``: the stylesheet;
@@ -49,6 +49,7 @@ from server.telemetry.common import Clock
 from server.telemetry.counts import DbCounts
 from server.telemetry.scheduler import RollupScheduler
 from server.telemetry.store import TelemetryStore
+from server.telemetry.writer import BatchWriter
 
 
 def create_app(
@@ -69,6 +70,7 @@ def create_app(
         ranking_refresh=settings.ranking_refresh,
     )
     store = TelemetryStore(engine, clock=clock, on_change=db_counts.invalidate)
+    writer = BatchWriter(store)
     scheduler = (
         RollupScheduler(store, settings.rollup_interval)
         if settings.rollup_interval is not None
@@ -92,8 +94,8 @@ def create_app(
     def provide_sync_runs() -> SyncRunReader | None:
         return sync_runs
 
-    def provide_telemetry() -> TelemetryStore:
-        return store
+    def provide_writer() -> BatchWriter:
+        return writer
 
     def provide_trusted_proxies() -> TrustedProxies:
         return proxies
@@ -108,6 +110,7 @@ def create_app(
                 yield
                 tasks.cancel_scope.cancel()
         finally:
+            await anyio.to_thread.run_sync(writer.stop)
             engine.dispose()
 
     return Litestar(
@@ -125,7 +128,7 @@ def create_app(
         dependencies={
             "site": Provide(provide_site, use_cache=True, sync_to_thread=False),
             "sync_runs": Provide(provide_sync_runs, use_cache=True, sync_to_thread=False),
-            "telemetry": Provide(provide_telemetry, use_cache=True, sync_to_thread=False),
+            "telemetry_writer": Provide(provide_writer, use_cache=True, sync_to_thread=False),
             "trusted_proxies": Provide(
                 provide_trusted_proxies, use_cache=True, sync_to_thread=False
             ),

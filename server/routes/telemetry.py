@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import anyio
 from litestar import Controller, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
@@ -26,7 +25,7 @@ from server.site import AnyRequest, Site
 from server.telemetry.clientip import TrustedProxies, client_ip
 from server.telemetry.payload import PayloadError, parse_notify_batch
 from server.telemetry.resolve import resolve
-from server.telemetry.store import TelemetryStore
+from server.telemetry.writer import BatchWriter
 
 
 class PayloadTooLarge(HTTPException):
@@ -71,7 +70,7 @@ class TelemetryController(Controller):
         self,
         request: AnyRequest,
         site: NamedDependency[Site],
-        telemetry: NamedDependency[TelemetryStore],
+        telemetry_writer: NamedDependency[BatchWriter],
         trusted_proxies: NamedDependency[TrustedProxies],
     ) -> NotifyResult:
         settings = site.settings
@@ -86,10 +85,6 @@ class TelemetryController(Controller):
             request.headers.getall("x-forwarded-for", []),
             trusted_proxies,
         )
-
-        def count() -> NotifyResult:
-            resolved = resolve(downloads, index.versions)
-            result = telemetry.record(ip, resolved.installs)
-            return NotifyResult(result.accepted, result.duplicate, resolved.ignored)
-
-        return await anyio.to_thread.run_sync(count)
+        resolved = resolve(downloads, index.versions)  # per-build cached lookups
+        result = await telemetry_writer.record(ip, resolved.installs)
+        return NotifyResult(result.accepted, result.duplicate, resolved.ignored)

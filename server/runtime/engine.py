@@ -95,7 +95,13 @@ def _sqlite_setup(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def writer(engine: Engine) -> Engine:
+    """``engine`` for write transactions: on SQLite they take the write lock at ``BEGIN``
+    (``IMMEDIATE``), so they wait for another writer (busy timeout) instead of failing
+    half-way. Cheap to keep; ``writer(engine).begin()`` is :func:`begin_write`."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
 def begin_write(engine: Engine) -> AbstractContextManager[sa.Connection]:
-    """A write transaction: on SQLite it takes the write lock at ``BEGIN`` (``IMMEDIATE``), so
-    it waits for another writer (busy timeout) instead of failing half-way."""
-    return engine.execution_options(**{WRITE_OPTION: True}).begin()
+    """A write transaction (see :func:`writer`)."""
+    return writer(engine).begin()

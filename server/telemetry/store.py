@@ -23,16 +23,20 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+from typing import Final, NamedTuple, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from server.runtime import schema
-from server.runtime.engine import begin_write, is_sqlite
-from server.telemetry.common import DAY, WINDOW, Clock, bump_epoch, day_of, prune, upsert
+from server.runtime.engine import is_sqlite, writer
+from server.telemetry.common import DAY, WINDOW, Clock, day_of, prune, upsert
 from server.telemetry.rollup import RollupResult, rollup
+
+CHUNK: Final = 500  # rows per statement
+Report = tuple[str, Sequence[tuple[str, str]]]  # (client address, [(package, version)])
 
 
 class RecordResult(NamedTuple):
@@ -62,6 +66,8 @@ class TelemetryStore:
         self._salt_lock = threading.Lock()
         # SQLite has one writer at a time: queue threads here rather than in the busy handler.
         self._write_lock: threading.Lock | None = threading.Lock() if is_sqlite(engine) else None
+        self._writer = writer(engine)
+        self._sql = _Statements(engine.dialect.name)
 
     def _salts_for(self, conn: sa.Connection, period: int, now: int) -> tuple[bytes, bytes]:
         """The salts of ``period`` and the next one, made on first use (any instance may)."""
@@ -92,17 +98,25 @@ class TelemetryStore:
 
     def record(self, ip: str, installs: Sequence[tuple[str, str]]) -> RecordResult:
         """Count each (package, version) for client ``ip`` unless counted in the last 24 h."""
-        unique = list(dict.fromkeys(installs))
-        if not unique:
-            return RecordResult(0, len(installs))
+        return self.record_many([(ip, installs)])[0]
+
+    def record_many(self, reports: Sequence[Report]) -> list[RecordResult]:
+        """:meth:`record` for several reports in one transaction (a batch of requests: see
+        :mod:`server.telemetry.writer`), in order: a later report of the same client,
+        package and version is a duplicate of the earlier one."""
+        if not any(installs for _ip, installs in reports):
+            return [RecordResult(0, len(installs)) for _ip, installs in reports]
         if self._write_lock is None:
-            accepted = self._record(ip, unique)
+            accepted = self._record(reports)
         else:
             with self._write_lock:
-                accepted = self._record(ip, unique)
-        if accepted and self._on_change is not None:
+                accepted = self._record(reports)
+        if any(accepted) and self._on_change is not None:
             self._on_change()
-        return RecordResult(accepted, len(installs) - accepted)
+        return [
+            RecordResult(n, len(installs) - n)
+            for n, (_ip, installs) in zip(accepted, reports, strict=True)
+        ]
 
     def rollup(self) -> RollupResult:
         """Roll counted installs up (:func:`server.telemetry.rollup.rollup`) in this process."""
@@ -115,35 +129,81 @@ class TelemetryStore:
             self._on_change()
         return result
 
-    def _record(self, ip: str, unique: list[tuple[str, str]]) -> int:
+    def _record(self, reports: Sequence[Report]) -> list[int]:
         now = int(self._clock())
         period = now // DAY
-        seen = schema.seen
-        with begin_write(self.engine) as conn:
+        sql = self._sql
+        with self._writer.begin() as conn:
             today, tomorrow = self._salts_for(conn, period, now)
-            keys = {client_key(today, ip, p, v): (p, v) for p, v in unique}
-            decide = upsert(conn, seen).values(
-                [{"key": k, "counted_at": now} for k in sorted(keys)]
-            )
-            decide = decide.on_conflict_do_update(
-                index_elements=["key"],
-                set_={"counted_at": decide.excluded.counted_at},
-                where=seen.c.counted_at <= now - WINDOW,
-            ).returning(seen.c.key)
-            won = [keys[bytes(row.key)] for row in conn.execute(decide)]
-            if not won:
-                return 0
-            carried = sorted(client_key(tomorrow, ip, p, v) for p, v in won)
-            carry = upsert(conn, seen).values([{"key": k, "counted_at": now} for k in carried])
-            conn.execute(
-                carry.on_conflict_do_update(
-                    index_elements=["key"], set_={"counted_at": carry.excluded.counted_at}
+            owners: dict[bytes, tuple[int, str, str, str]] = {}  # key -> first report of it
+            for i, (ip, installs) in enumerate(reports):
+                for package, version in installs:
+                    owners.setdefault(
+                        client_key(today, ip, package, version), (i, ip, package, version)
+                    )
+            won: list[tuple[int, str, str, str]] = []
+            for chunk in _chunks(sorted(owners)):  # sorted: a fixed lock order
+                found = conn.exec_driver_sql(
+                    sql.decide(len(chunk)), (*[x for k in chunk for x in (k, now)], now - WINDOW)
                 )
-            )
+                won.extend(owners[bytes(row[0])] for row in found)
+            accepted = [0] * len(reports)
+            if not won:
+                return accepted
+            carried = sorted(client_key(tomorrow, ip, p, v) for _i, ip, p, v in won)
+            for keys in _chunks(carried):
+                conn.exec_driver_sql(sql.carry(len(keys)), tuple(x for k in keys for x in (k, now)))
             day = day_of(now)
-            conn.execute(
-                sa.insert(schema.events),
-                [{"package": p, "version": v, "day": day, "counted_at": now} for p, v in won],
-            )
-            bump_epoch(conn)
-        return len(won)
+            for rows in _chunks(won):
+                values = tuple(x for _i, _ip, p, v in rows for x in (p, v, day, now))
+                conn.exec_driver_sql(sql.events(len(rows)), values)
+            conn.exec_driver_sql(sql.bump_epoch, (schema.EPOCH_KEY,))
+        for i, *_rest in won:
+            accepted[i] += 1
+        return accepted
+
+
+T = TypeVar("T")
+
+
+def _chunks(items: list[T], size: int = CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class _Statements:
+    """The SQL of the counting transaction, written out once per dialect and row count: it
+    runs for every report, and building it with SQLAlchemy's compiler would cost more than
+    executing it. Same text on SQLite and PostgreSQL but for the placeholder."""
+
+    def __init__(self, dialect: str) -> None:
+        self._p = "?" if dialect == "sqlite" else "%s"
+        p = self._p
+        self.bump_epoch = f"UPDATE telemetry_state SET value = value + 1 WHERE key = {p}"
+        self.decide = lru_cache(maxsize=256)(self._decide)
+        self.carry = lru_cache(maxsize=256)(self._carry)
+        self.events = lru_cache(maxsize=256)(self._events)
+
+    def _rows(self, count: int, width: int) -> str:
+        row = "(" + ", ".join([self._p] * width) + ")"
+        return ", ".join([row] * count)
+
+    def _decide(self, count: int) -> str:
+        """Insert keys, or renew expired ones; returns the keys counted now."""
+        return (
+            f"INSERT INTO telemetry_seen (key, counted_at) VALUES {self._rows(count, 2)} "
+            "ON CONFLICT (key) DO UPDATE SET counted_at = excluded.counted_at "
+            f"WHERE telemetry_seen.counted_at <= {self._p} RETURNING key"
+        )
+
+    def _carry(self, count: int) -> str:
+        return (
+            f"INSERT INTO telemetry_seen (key, counted_at) VALUES {self._rows(count, 2)} "
+            "ON CONFLICT (key) DO UPDATE SET counted_at = excluded.counted_at"
+        )
+
+    def _events(self, count: int) -> str:
+        return (
+            "INSERT INTO telemetry_events (package, version, day, counted_at) "
+            f"VALUES {self._rows(count, 4)}"
+        )
