@@ -81,7 +81,7 @@ async def post(
 async def load(port: int, make: Body, count: int, seconds: float, connections: int) -> None:
     times: list[float] = []
     statuses: dict[int, int] = {}
-    totals = {"accepted": 0, "duplicates": 0}
+    totals = {"accepted": 0, "duplicates": 0, "ignored": 0}
     deadline = time.perf_counter() + seconds
     next_index = 0
 
@@ -101,6 +101,7 @@ async def load(port: int, make: Body, count: int, seconds: float, connections: i
                     data = orjson.loads(answer)
                     totals["accepted"] += data["accepted"]
                     totals["duplicates"] += data["duplicates"]
+                    totals["ignored"] += data["ignored"]
         finally:
             writer.close()
 
@@ -111,7 +112,8 @@ async def load(port: int, make: Body, count: int, seconds: float, connections: i
     print(
         f"  {len(times):6d} requests {len(times) / total:8.0f} req/s  p50 {q[49]:6.2f} ms  "
         f"p95 {q[94]:6.2f} ms  max {max(times):6.1f} ms  statuses {statuses}  "
-        f"counted {totals['accepted']} duplicates {totals['duplicates']}"
+        f"counted {totals['accepted']} duplicates {totals['duplicates']} "
+        f"ignored {totals['ignored']}"
     )
 
 
