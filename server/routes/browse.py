@@ -30,11 +30,14 @@ class BrowseController(Controller):
             first_values(request, "q", "type", "sort", "page"), max_page=site.settings.max_page
         )
         build, index = searchable(site)
-        epoch = str(site.counts.epoch())  # the page shows counts: a new count, a new page
-        key = ("browse", query.q, query.type or "", query.sort, str(query.page), epoch)
+        # The page shows counts (a new count, a new page); sorted by them, its order is the
+        # ranking's, which may be refreshed later than the counts.
+        epoch = str(site.counts.epoch())
+        ranking = site.counts.ranking() if query.sort == "downloads" else None
+        order = "" if ranking is None else str(ranking.epoch)
+        key = ("browse", query.q, query.type or "", query.sort, str(query.page), epoch, order)
         body = build.pages.get(key)
         if body is None:
-            ranking = site.counts.ranking() if query.sort == "downloads" else None
             result = index.search(query, site.settings.per_page, ranking)
             names = [str(row["name"]) for row in result.rows]
             body = site.render(

@@ -298,3 +298,23 @@ def test_wrong_method_and_no_build(sclient: Client, storage: LocalStorage) -> No
 def test_openapi_documents_the_route(sclient: Client) -> None:
     paths = sclient.get("/schema/openapi.json").json()["paths"]
     assert "post" in paths["/downloads"]
+
+
+def test_cached_pages_follow_a_late_ranking(
+    storage: LocalStorage, make_build: BuildMaker, clock: FakeClock
+) -> None:
+    """The order of ``sort=downloads`` is refreshed at most every ``ranking_refresh``
+    seconds; a page cached with an older order is not served once a newer one exists."""
+    make_build()
+    settings = ServerSettings(storage=storage.root, ranking_refresh=0.5)
+    with TestClient(create_app(settings, clock=clock)) as client:
+        before = re.findall(
+            r'<h2><a href="/packages/([^"]+)">', client.get("/?sort=downloads").text
+        )
+        assert before[0] != "wp-plugin/legacy-seo"
+        client.post("/downloads", json=notify(("wp-plugin/legacy-seo", "2.0.0.0")))
+        html = client.get("/?sort=downloads").text  # new counts at once, maybe the old order
+        assert "1 Composer installs" in html
+        time.sleep(0.6)
+        after = re.findall(r'<h2><a href="/packages/([^"]+)">', client.get("/?sort=downloads").text)
+        assert after[0] == "wp-plugin/legacy-seo"
