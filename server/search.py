@@ -13,6 +13,7 @@ import json
 import re
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +31,7 @@ MAX_QUERY: Final = 200
 VERSION_CACHE: Final = 8192
 _WORD_RE: Final = re.compile(r"\w+", re.UNICODE)
 _MAX_WORDS: Final = 8
+RESULT_CACHE: Final = 4096  # query results kept per build
 
 _ORDER: Final = {
     "installs": "coalesce(p.active_installs, -1) DESC, p.name",
@@ -174,6 +176,9 @@ class SearchIndex:
         if found is None or found[0] != str(FORMAT):
             raise SearchIndexError(f"{path}: unsupported search index format")
         self._lock = threading.Lock()
+        # results per query: the index is immutable, so they never go stale (sort=downloads
+        # depends on live counts and is not kept)
+        self._results: OrderedDict[tuple[Any, ...], ResultPage] = OrderedDict()
         self._ranking_epoch: int | None = None
         self.versions = lru_cache(maxsize=VERSION_CACHE)(self._versions)
 
@@ -204,7 +209,28 @@ class SearchIndex:
     def search(
         self, query: SearchQuery, per_page: int, ranking: Ranking | None = None
     ) -> ResultPage:
-        """One page of results; ``ranking`` orders ``sort=downloads`` (none: all zero)."""
+        """One page of results; ``ranking`` orders ``sort=downloads`` (none: all zero).
+
+        Other sorts are answered from a per-index cache of the last :data:`RESULT_CACHE`
+        queries (a broad prefix query ranks thousands of rows; its answer never changes)."""
+        if query.sort == "downloads":
+            return self._search(query, per_page, ranking)
+        key = (query.q, query.type, query.sort, query.page, per_page)
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                return found
+        result = self._search(query, per_page, ranking)
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > RESULT_CACHE:
+                self._results.popitem(last=False)
+        return result
+
+    def _search(
+        self, query: SearchQuery, per_page: int, ranking: Ranking | None = None
+    ) -> ResultPage:
         columns = ", ".join(f"p.{c}" for c in SUMMARY_COLUMNS)
         params: dict[str, Any] = {
             "type": query.type,

@@ -93,3 +93,23 @@ def test_empty_index(tmp_path: Path) -> None:
     rows: list[SearchRow] = []
     write_search_index(tmp_path / "e.sqlite", rows)
     assert _open(tmp_path / "e.sqlite").execute("SELECT count(*) FROM packages").fetchone() == (0,)
+
+
+def test_query_results_are_kept_per_index_except_live_download_order(tmp_path: Path) -> None:
+    from server import search
+
+    path = tmp_path / "search.sqlite"
+    write_search_index(path, sample_rows())
+    index = search.SearchIndex(path)
+    try:
+        query = search.parse_query({"q": "contact"}, max_page=10)
+        first = index.search(query, 20)
+        assert first.total >= 1 and index.search(query, 20) is first  # answered from the cache
+        assert index.search(query, 10) is not first  # another page size is another answer
+        by_downloads = search.parse_query({"q": "contact", "sort": "downloads"}, max_page=10)
+        assert index.search(by_downloads, 20) is not index.search(by_downloads, 20)
+        for n in range(search.RESULT_CACHE + 5):  # bounded
+            index.search(search.parse_query({"q": f"x{n}"}, max_page=10), 20)
+        assert index.search(query, 20) is not first
+    finally:
+        index.close()
