@@ -13,7 +13,8 @@ RETURNING key``: it returns the key when there was no row or only an expired one
 when the client was counted in the last 24 hours. Concurrent writers (threads, processes,
 server instances sharing PostgreSQL) serialise on the key's row, so one install is counted
 once without any read-then-write. Keys are written in sorted order, so two transactions never
-wait on each other in a cycle.
+wait on each other in a cycle. (Instances must agree on the UTC day: two whose clocks differ
+by ``d`` seconds around midnight may both count one install reported to both within ``d``.)
 """
 
 from __future__ import annotations
