@@ -7,13 +7,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from curator import canonical
-from curator.models import OverrideFile, PackageRecord, RegistryConfig, SyncState
+from curator.models import OverrideFile, PackageRecord, RegistryConfig, SyncState, TrusteesFile
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "package-record.schema.json": PackageRecord,
     "registry.schema.json": RegistryConfig,
     "sync-state.schema.json": SyncState,
     "override.schema.json": OverrideFile,
+    "trustees.schema.json": TrusteesFile,
 }
 
 
