@@ -83,6 +83,7 @@ def cli(
 def _register() -> None:
     from curator.cli import (
         build_cmd,
+        ci_cmds,
         deploy_cmds,
         diff_cmd,
         init_cmd,
@@ -116,6 +117,7 @@ def _register() -> None:
         deploy_cmds.builds,
         validate_cmd.validate,
         diff_cmd.diff,
+        ci_cmds.ci,
         replay,
     ):
         cli.add_command(command)
