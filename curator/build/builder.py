@@ -4,8 +4,9 @@
 never a working tree), renders every package with :mod:`curator.build.render`, writes the
 files into a fresh directory (``storage.building(id)`` or a temporary sibling of ``out``),
 then ``manifest.json`` last (format of :mod:`curator.build.manifest`: the commit's time, the
-builder version, counts, sha256 and size of every file), and only then makes the directory
-visible under its final name. A failure (bad override, invalid record) leaves nothing behind.
+builder version, counts, sha256 and size of every file), with a signing key its signature
+``manifest.json.sig`` (:mod:`curator.signing`), and only then makes the directory visible
+under its final name. A failure (bad override, invalid record) leaves nothing behind.
 
 **Full builds** split the packages between worker processes (one per CPU; in-process for
 small repositories). Each worker opens the repository itself, reads, renders, writes and
@@ -48,7 +49,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 
@@ -104,6 +105,9 @@ from curator.layout import (
 from curator.models import OverrideFile, PackageRecord, RegistryConfig
 from curator.records import decode
 from curator.storage.local import LocalStorage, make_build_id
+
+if TYPE_CHECKING:
+    from curator.signing import SigningKey
 
 __all__ = [
     "REPORT_NAME",
@@ -830,6 +834,14 @@ def _empty(directory: Path) -> None:
             os.unlink(entry.path)
 
 
+def _sign(directory: Path, signer: SigningKey | None) -> None:
+    """With a key, write ``manifest.json.sig`` after the manifest (:mod:`curator.signing`)."""
+    if signer is not None:
+        from curator.signing import sign_build
+
+        sign_build(directory, signer)
+
+
 def build(
     repo: DataRepo,
     commit: str | None,
@@ -839,6 +851,7 @@ def build(
     previous: PreviousBuild | None = None,
     full: bool = False,
     clock: Callable[[], float] = time.perf_counter,
+    signer: SigningKey | None = None,
 ) -> BuildResult:
     """Build ``commit`` (default: the data ref's head) into ``storage`` or ``out``.
 
@@ -848,7 +861,8 @@ def build(
     With ``out`` (a missing or empty directory) the build is written there; it reuses only
     an explicit ``previous``. Raises :class:`~curator.build.overrides.OverrideError`,
     :class:`~curator.build.render.ConfigError` or :class:`~curator.datarepo.DataError` for
-    bad data; nothing is left behind then.
+    bad data; nothing is left behind then. With ``signer`` the manifest is signed
+    (``manifest.json.sig``, also added to an existing build); without, nothing is signed.
     """
     if (storage is None) == (out is None):
         raise ValueError("give exactly one of storage and out")
@@ -864,6 +878,7 @@ def build(
         existing = storage.build_path(build_id)
         if existing.is_dir():
             counts = dict(read_manifest(existing).counts)
+            _sign(existing, signer)
             return BuildResult(
                 build_id, existing, view.commit, view.snapshot.tree, when, counts, False,
                 clock() - started, existing=True,
@@ -908,10 +923,12 @@ def build(
         assert build_id is not None
         with storage.building(build_id) as tmp:
             result = run(tmp)
+            _sign(tmp, signer)
         final = storage.build_path(build_id)
     else:
         assert out is not None
         with _out_dir(out) as tmp:
             result = run(tmp)
+            _sign(tmp, signer)
         final = out
     return dataclasses.replace(result, path=final, seconds=clock() - started)

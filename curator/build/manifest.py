@@ -14,11 +14,12 @@ version, the commit's time, some counts, and the sha256 and size of every other 
       "tree": "<40 hex>"
     }
 
-``manifest.json`` never lists itself. Paths are relative and '/'-separated; ``..``, ``.``,
-empty segments, a leading '/', backslashes, NUL and the reserved top directory ``.curator/``
-(used by deploy targets for their own bookkeeping) are refused. ``time`` is the commit's
-time, never the wall clock, and the encoding is canonical JSON, so two builds of the same
-commit by the same builder are byte-identical.
+``manifest.json`` never lists itself, nor ``manifest.json.sig`` (its detached signature,
+written after it when the build is signed; see :mod:`curator.signing`). Paths are relative
+and '/'-separated; ``..``, ``.``, empty segments, a leading '/', backslashes, NUL and the
+reserved top directory ``.curator/`` (used by deploy targets for their own bookkeeping) are
+refused. ``time`` is the commit's time, never the wall clock, and the encoding is canonical
+JSON, so two builds of the same commit by the same builder are byte-identical.
 
 Counts are free-form for the renderer, but these keys are checked by :func:`validate_build`
 when present: ``files`` (files listed), ``bytes`` (their total size), ``p2_files`` (files under
@@ -47,6 +48,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from curator import __version__, canonical
 
 MANIFEST_NAME = "manifest.json"
+SIGNATURE_NAME = "manifest.json.sig"  # not listed in the manifest: see curator.signing
 ENTRY_POINT = "packages.json"
 LIST_NAME = "list.json"
 RESERVED_DIR = ".curator"
@@ -108,6 +110,8 @@ def path_problem(path: str) -> str | None:
         return f"path {path!r} is under the reserved directory {RESERVED_DIR}/"
     if path == MANIFEST_NAME:
         return f"{MANIFEST_NAME} must not list itself"
+    if path == SIGNATURE_NAME:
+        return f"{MANIFEST_NAME} must not list its signature {SIGNATURE_NAME}"
     return None
 
 
@@ -297,7 +301,8 @@ def _hash_all(
 
 
 def scan_directory(directory: Path) -> dict[str, FileEntry]:
-    """sha256 and size of every regular file under ``directory`` except ``manifest.json``.
+    """sha256 and size of every regular file under ``directory`` except ``manifest.json``
+    and its signature.
 
     Raises ``ValueError`` if the directory holds something that cannot be part of a build
     (a symlink, a socket, a path :func:`check_path` refuses) and ``OSError`` if a file cannot
@@ -306,7 +311,7 @@ def scan_directory(directory: Path) -> dict[str, FileEntry]:
     found = _walk(directory)
     if found.irregular:
         raise ValueError(f"{directory}: not a regular file: {', '.join(found.irregular[:5])}")
-    paths = [p for p in found.regular if p != MANIFEST_NAME]
+    paths = [p for p in found.regular if p not in (MANIFEST_NAME, SIGNATURE_NAME)]
     for path in paths:
         check_path(path)
     result: dict[str, FileEntry] = {}
@@ -430,7 +435,7 @@ def _validate_against(directory: Path, manifest: Manifest) -> list[str]:
     problems: list[str] = []
     found = _walk(directory)
     problems.extend(f"{p}: not a regular file" for p in found.irregular)
-    on_disk = [p for p in found.regular if p != MANIFEST_NAME]
+    on_disk = [p for p in found.regular if p not in (MANIFEST_NAME, SIGNATURE_NAME)]
     for path in on_disk:
         bad = path_problem(path)
         if bad is not None:

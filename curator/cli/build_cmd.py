@@ -6,13 +6,18 @@ default ``storage/``) as ``repository/builds/<id>/``, incrementally from the new
 build when there is one; ``curator deploy`` promotes it. ``--out DIR`` writes a full build to
 a directory instead. Exit status 5 (with the file and field named) for a bad override, an
 invalid record or an unusable ``registry.json``; a failed build leaves nothing behind.
+
+With a signing key in the environment (``CURATOR_SIGNING_KEY`` or
+``CURATOR_SIGNING_KEY_FILE``, see :mod:`curator.signing`) the manifest is signed
+(``manifest.json.sig``); a malformed key is a usage error (exit 2) before anything is built.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -26,6 +31,9 @@ from curator.cli._errors import ExitCode
 from curator.datarepo import DataError
 from curator.gitstore import GitStoreError
 from curator.storage.local import LocalStorage
+
+if TYPE_CHECKING:
+    from curator.signing import SigningKey
 
 DEFAULT_STORAGE = Path("storage")
 
@@ -67,12 +75,18 @@ def build(
     p2/<vendor>/<slug>.json and ~dev.json, list.json, report.json (skipped versions and why)
     and manifest.json (last). The same commit always gives the same bytes.
     """
+    from curator.signing import SigningError, load_signing_key  # imports cryptography
+
+    try:
+        signer = load_signing_key(os.environ)
+    except SigningError as exc:
+        _fail([str(exc)], ExitCode.USAGE)
     repo = settings.open_repo()
     target: LocalStorage | None = None
     if out is None:
         target = LocalStorage(storage or settings.storage or DEFAULT_STORAGE)
     try:
-        result = run_build(repo, commit, target, out, full=full)
+        result = run_build(repo, commit, target, out, full=full, signer=signer)
     except OverrideError as exc:
         _fail(["bad override file(s):", *exc.problems], ExitCode.DATA)
     except (ConfigError, DataError, GitStoreError) as exc:
@@ -82,12 +96,14 @@ def build(
     except WorkerError as exc:
         _fail(str(exc).splitlines(), ExitCode.DATA)
     if as_json:
-        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        data = result.to_json()
+        data["signed_by"] = signer.key_id if signer is not None else None
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
     elif not settings.quiet:
-        _print(result)
+        _print(result, signer)
 
 
-def _print(result: BuildResult) -> None:
+def _print(result: BuildResult, signer: SigningKey | None) -> None:
     counts = result.counts
     if result.existing:
         mode = "already built (nothing written)"
@@ -110,4 +126,8 @@ def _print(result: BuildResult) -> None:
     )
     click.echo(f"skipped  {counts.get('skipped_versions', 0)} version(s) (see report.json)")
     click.echo(f"mode     {mode}")
+    if signer is not None:
+        click.echo(f"signed   manifest.json.sig (key {signer.key_id})")
+    else:
+        click.echo("signed   no (CURATOR_SIGNING_KEY / CURATOR_SIGNING_KEY_FILE not set)")
     click.echo(f"seconds  {result.seconds:.2f}")

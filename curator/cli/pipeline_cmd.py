@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -48,10 +49,18 @@ def pipeline(
     Holds `<storage>/pipeline.lock` for the whole run; a second pipeline exits at once with
     status 3. The build is promoted locally (the `current` symlink) when it validates, and
     uploaded to S3/R2 with --to. Packages that failed to sync do not stop the build (their
-    stored data is untouched); the exit status is then 1.
+    stored data is untouched); the exit status is then 1. With CURATOR_SIGNING_KEY (or
+    CURATOR_SIGNING_KEY_FILE) set, the build's manifest is signed.
     """
     from curator.build.builder import build
+    from curator.signing import SigningError, load_signing_key
     from curator.storage.local import LocalStorage
+
+    try:
+        signer = load_signing_key(os.environ)
+    except SigningError as exc:
+        click.echo(f"curator: error: {exc}", err=True)
+        raise SystemExit(int(ExitCode.USAGE)) from None
 
     storage_root = settings.storage or DEFAULT_STORAGE
     result: dict[str, object] = {}
@@ -73,7 +82,7 @@ def pipeline(
             if not as_json and not settings.quiet:
                 print_report(sync_report)
             storage = LocalStorage(storage_root)
-            built = build(repo, None, storage, None)
+            built = build(repo, None, storage, None, signer=signer)
             result["build"] = built.to_json()
             assert built.build_id is not None
             if storage.current() != built.build_id:

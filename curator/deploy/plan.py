@@ -11,7 +11,8 @@ phase finishes before the next starts)::
     0  p2/**                 package metadata (clients only reach it through packages.json)
     1  everything else       list.json, report.json, search.sqlite, ...
     2  packages.json         the entry point
-    3  manifest.json         last: the record of what is deployed
+    3  manifest.json         the record of what is deployed
+    4  manifest.json.sig     its signature (signed builds only), right after it
 
 Deletion rule: a key under the prefix that the new build does not name (``.curator/``
 excepted) is recorded as pending with the time it was first seen orphaned, and deleted by the
@@ -33,6 +34,7 @@ from curator.build.manifest import (
     LIST_NAME,
     MANIFEST_NAME,
     RESERVED_DIR,
+    SIGNATURE_NAME,
     FileEntry,
     format_time,
     parse_time,
@@ -47,6 +49,7 @@ DEFAULT_GRACE = dt.timedelta(hours=24)
 class FileKind(StrEnum):
     ENTRY = "entry"  # packages.json
     MANIFEST = "manifest"  # manifest.json
+    SIGNATURE = "signature"  # manifest.json.sig
     P2 = "p2"  # p2/<vendor>/<slug>.json and ~dev.json
     LIST = "list"  # list.json
     REPORT = "report"  # report.json
@@ -71,6 +74,7 @@ _P2 = "public, max-age=300"
 POLICIES: Mapping[FileKind, ObjectPolicy] = {
     FileKind.ENTRY: ObjectPolicy(JSON, _SHORT),
     FileKind.MANIFEST: ObjectPolicy(JSON, _SHORT),
+    FileKind.SIGNATURE: ObjectPolicy(JSON, _SHORT),
     FileKind.P2: ObjectPolicy(JSON, _P2),
     FileKind.LIST: ObjectPolicy(JSON, "public, max-age=300"),
     FileKind.REPORT: ObjectPolicy(JSON, "public, max-age=300"),
@@ -85,6 +89,8 @@ def file_kind(path: str) -> FileKind:
         return FileKind.ENTRY
     if path == MANIFEST_NAME:
         return FileKind.MANIFEST
+    if path == SIGNATURE_NAME:
+        return FileKind.SIGNATURE
     if path.startswith(f"{STATE_DIR}/"):
         return FileKind.STATE
     if path.startswith("p2/"):
@@ -115,6 +121,7 @@ class Phase(IntEnum):
     OTHER = 1
     ENTRY = 2
     MANIFEST = 3
+    SIGNATURE = 4
 
 
 def phase(path: str) -> Phase:
@@ -125,6 +132,8 @@ def phase(path: str) -> Phase:
         return Phase.ENTRY
     if kind is FileKind.MANIFEST:
         return Phase.MANIFEST
+    if kind is FileKind.SIGNATURE:
+        return Phase.SIGNATURE
     return Phase.OTHER
 
 

@@ -8,9 +8,11 @@ clients with an inconsistent entry point:
    deploy), then plan with :mod:`curator.deploy.plan`.
 2. Record what is about to be written (``.curator/deploy-in-progress.json``).
 3. Upload, phase by phase (a phase finishes before the next starts): ``p2/`` files, other
-   files, ``packages.json``, and ``manifest.json`` last. Each file is re-hashed while it is
-   read and must match the build's manifest; each PUT carries Content-MD5 (the store checks
-   the bytes), Content-Type, Cache-Control and the sha256 in ``x-amz-meta-sha256``.
+   files, ``packages.json``, ``manifest.json``, and last, for a signed build, its signature
+   ``manifest.json.sig`` (checked first to sign this very manifest). Each file is re-hashed
+   while it is read and must match the build's manifest; each PUT carries Content-MD5 (the
+   store checks the bytes), Content-Type, Cache-Control and the sha256 in
+   ``x-amz-meta-sha256``.
 4. Delete orphans whose grace period has passed, record the others in
    ``.curator/pending-deletes.json``, and drop the in-progress record.
 
@@ -31,6 +33,7 @@ file                  Content-Type              Cache-Control
 ====================  ========================  =====================================
 packages.json         application/json          public, max-age=60, must-revalidate
 manifest.json         application/json          public, max-age=60, must-revalidate
+manifest.json.sig     application/json          public, max-age=60, must-revalidate
 p2/**/*.json          application/json          public, max-age=300
 list.json             application/json          public, max-age=300
 report.json           application/json          public, max-age=300
@@ -70,6 +73,7 @@ from botocore.config import Config
 
 from curator.build.manifest import (
     MANIFEST_NAME,
+    SIGNATURE_NAME,
     FileEntry,
     InvalidBuildError,
     Manifest,
@@ -274,6 +278,7 @@ class RemoteState:
     manifest_raw: bytes | None
     pending: Mapping[str, dt.datetime]
     in_progress: InProgress | None
+    signature_raw: bytes | None = None  # the deployed manifest.json.sig, if any
 
     @property
     def manifest_sha256(self) -> str | None:
@@ -313,7 +318,8 @@ def read_remote_state(target: S3Bucket) -> RemoteState:
             except ValueError:
                 # We cannot tell what it touched: treat every listed path as dirty.
                 in_progress = InProgress("", "", dt.datetime.now(dt.UTC), frozenset(listed))
-    return RemoteState(listed, manifest, raw, pending, in_progress)
+    signature = target.get(SIGNATURE_NAME) if SIGNATURE_NAME in listed else None
+    return RemoteState(listed, manifest, raw, pending, in_progress, signature)
 
 
 @dataclass
@@ -370,16 +376,21 @@ def deploy_build(
                     raise InvalidBuildError(str(directory), problems)
             manifest = read_manifest(directory)
             manifest_raw = (directory / MANIFEST_NAME).read_bytes()
+            signature_raw = _read_signature(directory, manifest_raw)
         except BaseException:
             remote.cancel()
             raise
         state = remote.result()
     new_files: dict[str, FileEntry] = dict(manifest.files)
     new_files[MANIFEST_NAME] = file_entry(manifest_raw)
+    if signature_raw is not None:
+        new_files[SIGNATURE_NAME] = file_entry(signature_raw)
     old_files: dict[str, FileEntry] | None = None
     if state.manifest is not None and state.manifest_raw is not None:
         old_files = dict(state.manifest.files)
         old_files[MANIFEST_NAME] = file_entry(state.manifest_raw)
+        if state.signature_raw is not None:
+            old_files[SIGNATURE_NAME] = file_entry(state.signature_raw)
     dirty = planning.dirty_paths(state.in_progress, state.manifest_sha256)
     upload_plan = planning.plan_uploads(
         new_files,
@@ -448,6 +459,24 @@ def deploy_build(
         target.delete([IN_PROGRESS])
     report.seconds = time.monotonic() - started
     return report
+
+
+def _read_signature(directory: Path, manifest_raw: bytes) -> bytes | None:
+    """The build's ``manifest.json.sig`` (None if unsigned); DeployError if it does not sign
+    this manifest (a stale signature must never be published next to it)."""
+    from curator.signing import SignatureError, read_signature
+
+    try:
+        raw = (directory / SIGNATURE_NAME).read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        signed = read_signature(raw).manifest_sha256
+    except SignatureError as exc:
+        raise DeployError(str(exc)) from None
+    if signed != hashlib.sha256(manifest_raw).hexdigest():
+        raise DeployError(f"{SIGNATURE_NAME} signs another manifest than {MANIFEST_NAME}")
+    return raw
 
 
 class _Counter:

@@ -5,7 +5,8 @@ metadata is not trusted); missing files, other sizes or hashes, and unexpected e
 are reported, each as a :class:`Mismatch` naming the file. On S3, keys under ``.curator/``
 (the deployer's bookkeeping) and keys pending deletion are not "extra"; neither is
 ``manifest.json`` (it is compared by its commit only, so a manifest from a rebuild by another
-builder version still verifies the files).
+builder version still verifies the files) nor its signature ``manifest.json.sig`` (checked by
+``curator verify --against``, :mod:`curator.mirror.check`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from curator.build.manifest import MANIFEST_NAME, FileEntry, Manifest, ManifestError
+from curator.build.manifest import (
+    MANIFEST_NAME,
+    SIGNATURE_NAME,
+    FileEntry,
+    Manifest,
+    ManifestError,
+)
 from curator.deploy import plan as planning
 from curator.deploy.plan import PENDING_DELETES, STATE_DIR
 from curator.deploy.s3 import S3Bucket
@@ -111,7 +118,7 @@ def verify_directory(directory: Path, manifest: Manifest) -> list[Mismatch]:
         if file.is_dir():
             continue
         path = file.relative_to(directory).as_posix()
-        if path != MANIFEST_NAME and path not in manifest.files:
+        if path not in (MANIFEST_NAME, SIGNATURE_NAME) and path not in manifest.files:
             extra.append(Mismatch(path, Problem.EXTRA))
     raw = None
     manifest_file = directory / MANIFEST_NAME
@@ -155,7 +162,7 @@ def verify_bucket(
     extra = [
         Mismatch(path, Problem.EXTRA)
         for path in listed
-        if path != MANIFEST_NAME
+        if path not in (MANIFEST_NAME, SIGNATURE_NAME)
         and path not in manifest.files
         and not path.startswith(f"{STATE_DIR}/")
         and path not in pending

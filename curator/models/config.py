@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from curator.layout import PackageType
 
@@ -16,6 +16,10 @@ DEFAULT_UPSTREAM = {
     "plugins_trac": "https://plugins.trac.wordpress.org",
     "themes_trac": "https://themes.trac.wordpress.org",
 }
+
+
+# ``ed25519:`` and the base64 of a raw 32-byte public key (see curator.signing)
+SigningKeyPin = Annotated[str, StringConstraints(pattern=r"^ed25519:[A-Za-z0-9+/]{43}=$")]
 
 
 class UpstreamConfig(BaseModel):
@@ -83,3 +87,8 @@ class RegistryConfig(BaseModel):
     discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)
     public_url: str | None = Field(None, description="where the built repository is served")
     notify_batch: str | None = Field(None, description="absolute notify-batch URL, if any")
+    signing_keys: list[SigningKeyPin] = Field(
+        default_factory=list,
+        description="public keys ('ed25519:<base64>') whose signature of manifest.json "
+        "`curator verify --against` accepts; several allow a key rotation",
+    )

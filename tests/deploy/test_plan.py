@@ -40,6 +40,7 @@ def test_first_deploy_uploads_everything_in_phase_order() -> None:
         ("list.json", "search.sqlite"),
         ("packages.json",),
         ("manifest.json",),
+        (),  # manifest.json.sig: this build is not signed
     )
     assert result.uploads[-2:] == ["packages.json", "manifest.json"]
     assert set(result.reasons.values()) == {Reason.NEW}
