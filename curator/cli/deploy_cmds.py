@@ -6,7 +6,8 @@ Local storage (``--storage DIR``, default ``storage/``, env ``CURATOR_STORAGE``)
 
 Exit codes: 0 ok; 1 verification found mismatches or the build is invalid; 2 bad usage
 (unknown build id, malformed URL); 5 storage or bucket problem (missing manifest, network,
-credentials). Messages name the offending file.
+credentials). Messages name the offending file. ``verify --against`` (a mirror's check of a
+published registry, :mod:`curator.cli.verify_against`) exits 5 for any failed check.
 """
 
 from __future__ import annotations
@@ -256,6 +257,34 @@ def cleanup(keep: int, storage: Path | None) -> None:
     type=click.Path(path_type=Path, exists=True),
     help="Compare with this manifest.json (or build directory) instead of the target's own.",
 )
+@click.option(
+    "--against",
+    metavar="URL|DIR",
+    help="A published registry (http(s) URL or directory): rebuild the commit and compare "
+    "(signature, rollback, manifest, every file). Exit status 5 if anything fails.",
+)
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="With --against: the commit to rebuild (default: the one the published manifest names).",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    help="With --against: check every root file and N random p2 files only.",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="With --against: the rollback state file (default: "
+    "$XDG_STATE_HOME/curator/verify.json or ~/.local/state/curator/verify.json).",
+)
+@click.option(
+    "--allow-rollback",
+    is_flag=True,
+    help="With --against: accept a manifest older than the newest one accepted before.",
+)
 @_s3_options
 @click.option("--workers", type=click.IntRange(1, 128), default=16, show_default=True)
 @_storage_option
@@ -264,6 +293,11 @@ def verify(
     directory: Path | None,
     bucket: str | None,
     manifest_file: Path | None,
+    against: str | None,
+    commit: str | None,
+    sample: int | None,
+    state_path: Path | None,
+    allow_rollback: bool,
     endpoint_url: str | None,
     region: str | None,
     workers: int,
@@ -274,8 +308,35 @@ def verify(
     Every file is hashed (S3 objects are downloaded). Without --manifest a directory is
     validated against its own manifest.json, a bucket against its deployed manifest.json.
     Exit status 1 if anything differs; each difference names the file.
+
+    With --against URL|DIR (a mirror's check): rebuild the commit from the data repository,
+    check the published manifest's signature against the keys registry.json pins at that
+    commit, refuse a manifest older than one accepted before, then require the published
+    manifest to be byte-identical to the rebuilt one and every file to match it.
     """
     chosen = [x for x in (build_id, directory, bucket) if x is not None]
+    if against is not None:
+        if chosen or manifest_file is not None:
+            raise click.UsageError(
+                "--against cannot be combined with --build/--dir/--bucket/--manifest"
+            )
+        from curator.cli.verify_against import run_against
+
+        settings = click.get_current_context().find_object(Settings)
+        if settings is None:  # called outside the curator group
+            settings = Settings(repo=None, prefix=None, ref=None, verbose=0, quiet=False)
+        run_against(
+            settings,
+            against=against,
+            commit=commit,
+            sample=sample,
+            state_path=state_path,
+            allow_rollback=allow_rollback,
+            workers=workers,
+        )
+        return
+    if commit is not None or sample is not None or state_path is not None or allow_rollback:
+        raise click.UsageError("--commit, --sample, --state and --allow-rollback need --against")
     if len(chosen) > 1:
         raise click.UsageError("give at most one of --build, --dir, --bucket")
     if bucket is not None:

@@ -11,6 +11,8 @@ the driver), so DDL in migrations is transactional too.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Final
@@ -83,9 +85,9 @@ def _sqlite_setup(engine: Engine) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _enable_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -93,6 +95,21 @@ def _sqlite_setup(engine: Engine) -> None:
     def on_begin(connection: sa.Connection) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch a connection's database to WAL. Switching needs the file to itself, and SQLite
+    answers "database is locked" at once (no busy handler) when several processes open a new
+    database together, so retry for up to the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def writer(engine: Engine) -> Engine:
