@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from conftest import BuildMaker
@@ -63,6 +64,10 @@ def live_url(make_build: BuildMaker, storage: object) -> Iterator[str]:
 )
 def test_search_and_open_package(live_url: str, label: str, viewport: dict[str, int]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    # one Composer install reported (notify-batch), so the page has a count to show
+    body = {"downloads": [{"name": "wp-plugin/contact-form-7", "version": "5.9.3.0"}]}
+    reported = httpx.post(f"{live_url}/downloads", json=body, timeout=10)
+    assert reported.status_code == 200 and reported.json()["accepted"] == 1, reported.text
     with playwright_sync.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
@@ -83,6 +88,8 @@ def test_search_and_open_package(live_url: str, label: str, viewport: dict[str, 
             assert versions.count() == 4
             assert "5.9.3" in versions.first.inner_text()
             assert "composer require wp-plugin/contact-form-7" in page.content()
+            installs = page.locator("dt:text-is('Composer installs') + dd")
+            assert installs.inner_text() == "1"
             page.screenshot(path=str(ARTIFACTS / f"package-{label}.png"), full_page=True)
         finally:
             browser.close()
