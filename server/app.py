@@ -5,7 +5,10 @@ globals) and handed to handlers through dependency injection: ``site`` (the :cla
 ``sync_runs`` (the optional sync-run reader of ``/health``), ``telemetry_writer`` (the
 :class:`BatchWriter` in front of the :class:`TelemetryStore`) and ``trusted_proxies``. The
 runtime database (telemetry) is migrated when the app starts (lifespan); with
-``settings.rollup_interval`` a background task rolls counts up. Routes:
+``settings.rollup_interval`` a background task rolls counts up, with
+``settings.pipeline_interval`` another runs the pipeline (:mod:`server.pipeline_scheduler`).
+Logging is left to the process (``curator serve`` configures it: :mod:`curator.logs`), so
+Litestar does not replace the root logger's handlers. Routes:
 
 - ``GET /``, ``GET /packages/{vendor}/{slug}``: HTML pages (``server.routes.browse``,
   ``server.routes.packages``); ``/static/*``: the stylesheet;
@@ -33,6 +36,7 @@ from curator import __version__
 from server import errors
 from server.build_reader import BuildReader, NoBuildError
 from server.counts import Counts
+from server.pipeline_scheduler import PipelineJob, PipelineScheduler
 from server.routes.api import ApiController
 from server.routes.browse import BrowseController
 from server.routes.health import HealthController, SyncRunReader
@@ -76,6 +80,7 @@ def create_app(
         if settings.rollup_interval is not None
         else None
     )
+    pipelines = _pipeline_scheduler(settings)
     site = Site(
         settings=settings,
         reader=BuildReader(settings.storage, page_cache_size=settings.page_cache_size),
@@ -107,6 +112,8 @@ def create_app(
             async with anyio.create_task_group() as tasks:
                 if scheduler is not None:
                     tasks.start_soon(scheduler.run)
+                if pipelines is not None:
+                    tasks.start_soon(pipelines.run)
                 yield
                 tasks.cancel_scope.cancel()
         finally:
@@ -140,9 +147,33 @@ def create_app(
             NoBuildError: errors.no_build,
             Exception: errors.server_error,
         },
-        state=State({"site": site, "telemetry": store, "scheduler": scheduler}),
+        state=State(
+            {
+                "site": site,
+                "telemetry": store,
+                "scheduler": scheduler,
+                "pipeline_scheduler": pipelines,
+            }
+        ),
         openapi_config=OpenAPIConfig(
             title="WordPress.org Composer registry", version=__version__, path="/schema"
         ),
         debug=settings.debug,
+        logging_config=None,
     )
+
+
+def _pipeline_scheduler(settings: ServerSettings) -> PipelineScheduler | None:
+    if settings.pipeline_interval is None:
+        return None
+    if settings.data_repo is None:
+        raise ValueError("scheduled pipeline runs need the data repository (data_repo)")
+    job = PipelineJob(
+        repo=settings.data_repo,
+        prefix=settings.data_prefix,
+        ref=settings.data_ref,
+        storage=settings.storage,
+        options=settings.pipeline_options,
+        signer=settings.pipeline_signer,
+    )
+    return PipelineScheduler(job, settings.pipeline_interval)

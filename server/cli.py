@@ -6,19 +6,32 @@ uvicorn's own proxy-header handling is off: the app takes the client address fro
 
 The lead mounts :data:`serve` on the ``curator`` group, whose ``ctx.obj`` is
 :class:`curator.cli._context.Settings` (its ``storage`` is the default of ``--storage``).
+
+uvicorn's loggers go through the logging the ``curator`` group configured
+(:mod:`curator.logs`: text or JSON lines, stderr and ``--log-file``), at ``info`` unless
+``--log-level`` says otherwise. ``--with-scheduler`` also runs the pipeline (sync, build,
+promote; the global ``--repo`` is needed) every ``--pipeline-interval`` seconds.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import uvicorn
 
+from curator import logs
+from curator.pipeline import PipelineOptions
 from server.app import create_app
 from server.settings import ServerSettings
 from server.telemetry.cli import database_url_option, resolve_url
 from server.telemetry.clientip import trusted_proxies as parse_trusted
+
+if TYPE_CHECKING:
+    from curator.signing import SigningKey
 
 
 @click.command("serve")
@@ -57,6 +70,20 @@ from server.telemetry.clientip import trusted_proxies as parse_trusted
     type=click.IntRange(min=1),
     help="Seconds between rollups with --with-scheduler.",
 )
+@click.option(
+    "--pipeline-interval",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Seconds between pipeline runs (sync, build, promote) with --with-scheduler; "
+    "0: none (rollups only).",
+)
+@click.option(
+    "--pipeline-upstream",
+    metavar="BASE",
+    envvar="CURATOR_UPSTREAM",
+    help="Scheduled syncs read this base URL (a replay) instead of registry.json's upstream.",
+)
 @click.pass_context
 def serve(
     ctx: click.Context,
@@ -69,8 +96,15 @@ def serve(
     database_url: str | None,
     with_scheduler: bool,
     rollup_interval: int,
+    pipeline_interval: int,
+    pipeline_upstream: str | None,
 ) -> None:
-    """Serve the promoted build: pages, JSON API, repository files and /health."""
+    """Serve the promoted build: pages, JSON API, repository files and /health.
+
+    With --with-scheduler the server also rolls install counts up and runs the pipeline
+    (as `curator pipeline` does) periodically; a round is skipped while another pipeline
+    holds the storage's lock (e.g. one started by a systemd timer).
+    """
     obj = ctx.obj  # curator.cli._context.Settings when mounted on the curator group
     repo = getattr(obj, "repo", None)
     root = storage or getattr(obj, "storage", None) or Path("storage")
@@ -78,6 +112,9 @@ def serve(
         parse_trusted(trusted_proxies)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--trusted-proxy") from exc
+    scheduled = with_scheduler and pipeline_interval > 0
+    if scheduled:
+        _check_data_repo(repo, getattr(obj, "prefix", None), getattr(obj, "ref", None))
     settings = ServerSettings(
         storage=root,
         public_url=public_url,
@@ -88,5 +125,43 @@ def serve(
         data_ref=getattr(obj, "ref", None),
         database_url=resolve_url(ctx, root, database_url),
         rollup_interval=float(rollup_interval) if with_scheduler else None,
+        pipeline_interval=float(pipeline_interval) if scheduled else None,
+        pipeline_options=PipelineOptions(upstream=pipeline_upstream),
+        pipeline_signer=_signer() if scheduled else None,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=False, log_level="info")
+    setup = logs.current(ctx) or logs.configure()
+    setup.service_defaults()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_config=None,  # records go to the handlers of curator.logs
+        log_level=logging.getLogger().level,
+    )
+
+
+def _check_data_repo(repo: Path | None, prefix: str | None, ref: str | None) -> None:
+    """Scheduled pipelines need a data repository that opens (errors: usage or data)."""
+    if repo is None:
+        raise click.UsageError(
+            "--with-scheduler runs the pipeline every --pipeline-interval seconds and needs "
+            "the data repository: give --repo (or CURATOR_REPO), or --pipeline-interval 0 "
+            "for rollups only"
+        )
+    from curator.datarepo import DataRepo
+
+    data = DataRepo.open(repo, prefix, ref)
+    try:
+        data.view().config()
+    finally:
+        data.store.close()
+
+
+def _signer() -> SigningKey | None:
+    from curator.signing import SigningError, load_signing_key
+
+    try:
+        return load_signing_key(os.environ)
+    except SigningError as exc:
+        raise click.UsageError(str(exc)) from exc

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from curator.pipeline import PipelineOptions
+from curator.signing import SigningKey  # at run time: Litestar resolves these annotations
 from server.runtime.engine import default_url
 
 
@@ -28,7 +30,11 @@ class ServerSettings:
     - ``rollup_interval``: seconds between in-process rollups, None for none (then run
       ``curator telemetry rollup`` from cron);
     - ``counts_refresh``: seconds install counts may lag behind other server instances;
-      ``ranking_refresh``: the same for the order of ``sort=downloads``.
+      ``ranking_refresh``: the same for the order of ``sort=downloads``;
+    - ``pipeline_interval``: seconds between in-process pipeline runs (sync, build, promote
+      of ``data_repo`` into ``storage``; :mod:`server.pipeline_scheduler`), None for none
+      (then run ``curator pipeline`` from a timer); ``pipeline_options``: what they sync and
+      from where; ``pipeline_signer``: the key that signs their builds, if any.
     """
 
     storage: Path
@@ -49,6 +55,9 @@ class ServerSettings:
     rollup_interval: float | None = None
     counts_refresh: float = 1.0
     ranking_refresh: float = 2.0
+    pipeline_interval: float | None = None
+    pipeline_options: PipelineOptions = field(default_factory=PipelineOptions)
+    pipeline_signer: SigningKey | None = None
 
     def runtime_url(self) -> str:
         """The runtime database URL: ``database_url`` or the SQLite file in ``storage``."""

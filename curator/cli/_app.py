@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +10,7 @@ import click
 from curator import __version__
 from curator.cli._context import Settings
 from curator.cli._errors import ExitCode, classify_error
+from curator.logs import configure_from, log_options
 
 
 class CuratorGroup(click.Group):
@@ -51,6 +50,7 @@ class CuratorGroup(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@log_options
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -69,12 +69,7 @@ def cli(
     Exit codes: 0 ok, 1 some packages failed (stored data untouched), 2 bad usage,
     3 conflict (ref moved / locked), 4 upstream unreachable, 5 data repository invalid.
     """
-    level = logging.WARNING - 10 * verbose
-    logging.basicConfig(
-        level=max(level, logging.DEBUG),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_from(ctx, verbose)
     ctx.obj = Settings(
         repo=repo, prefix=prefix, ref=ref, verbose=verbose, quiet=quiet, storage=storage
     )

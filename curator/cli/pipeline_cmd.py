@@ -12,8 +12,8 @@ import click
 
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
-from curator.cli.sync_cmd import _TYPES, execute_sync, print_report, report_json
-from curator.pipeline import PipelineLockedError, pipeline_lock
+from curator.cli.sync_cmd import _TYPES, print_report, report_json
+from curator.pipeline import PipelineLockedError, PipelineOptions, pipeline_lock, run_pipeline
 from curator.sync import SyncOptions
 
 DEFAULT_STORAGE = Path("storage")
@@ -26,7 +26,12 @@ DEFAULT_STORAGE = Path("storage")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
 @click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True)
 @click.option("--upstream", metavar="BASE", envvar="CURATOR_UPSTREAM", help="Replay base URL.")
-@click.option("--to", metavar="s3://BUCKET/PREFIX", help="Also upload the build to S3/R2.")
+@click.option(
+    "--to",
+    metavar="s3://BUCKET/PREFIX",
+    envvar="CURATOR_DEPLOY_TO",
+    help="Also upload the build to S3/R2.",
+)
 @click.option("--endpoint-url", envvar="CURATOR_S3_ENDPOINT", help="S3-compatible endpoint.")
 @click.option("--grace-hours", type=click.FloatRange(min=0), default=24.0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every step.")
@@ -52,9 +57,8 @@ def pipeline(
     stored data is untouched); the exit status is then 1. With CURATOR_SIGNING_KEY (or
     CURATOR_SIGNING_KEY_FILE) set, the build's manifest is signed.
     """
-    from curator.build.builder import build
+    from curator.cli._progress import BarProgress
     from curator.signing import SigningError, load_signing_key
-    from curator.storage.local import LocalStorage
 
     try:
         signer = load_signing_key(os.environ)
@@ -63,31 +67,24 @@ def pipeline(
         raise SystemExit(int(ExitCode.USAGE)) from None
 
     storage_root = settings.storage or DEFAULT_STORAGE
+    options = PipelineOptions(
+        sync=SyncOptions(types=_TYPES[type_], limit=limit),
+        upstream=upstream,
+        client_options={"concurrency": concurrency, "timeout": timeout, "retries": retries},
+    )
     result: dict[str, object] = {}
     try:
         with pipeline_lock(storage_root):
             repo = settings.open_repo()
-            sync_report = execute_sync(
-                repo,
-                SyncOptions(types=_TYPES[type_], limit=limit),
-                upstream=upstream,
-                client_options={
-                    "concurrency": concurrency,
-                    "timeout": timeout,
-                    "retries": retries,
-                },
-                show_bar=not settings.quiet and not as_json and sys.stderr.isatty(),
-            )
+            show_bar = not settings.quiet and not as_json and sys.stderr.isatty()
+            with BarProgress(enabled=show_bar) as bar:
+                done = run_pipeline(repo, storage_root, options, signer=signer, progress=bar)
+            sync_report, built = done.sync, done.build
             result["sync"] = report_json(sync_report)
             if not as_json and not settings.quiet:
                 print_report(sync_report)
-            storage = LocalStorage(storage_root)
-            built = build(repo, None, storage, None, signer=signer)
             result["build"] = built.to_json()
-            assert built.build_id is not None
-            if storage.current() != built.build_id:
-                storage.promote(built.build_id)
-            result["promoted"] = built.build_id
+            result["promoted"] = done.promoted
             _say(settings, as_json, f"built {built.build_id} ({built.seconds:.1f} s); current")
             if to is not None:
                 from curator.cli.deploy_cmds import _bucket

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from typing import Any
@@ -14,12 +13,11 @@ from rich.table import Table
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._progress import BarProgress
-from curator.datarepo import DataRepo, maintain
+from curator.datarepo import DataRepo
 from curator.layout import PackageType, is_valid_slug
-from curator.models import UpstreamConfig
+from curator.pipeline import run_sync
 from curator.records import Change
-from curator.sync import ALL_TYPES, DEFAULT_AUTHOR, SyncOptions, SyncReport, SyncRunner
-from curator.upstream import WporgClient
+from curator.sync import ALL_TYPES, DEFAULT_AUTHOR, SyncOptions, SyncReport
 
 _TYPES = {"plugin": (PackageType.PLUGIN,), "theme": (PackageType.THEME,), "all": ALL_TYPES}
 _SHOWN = (
@@ -106,19 +104,11 @@ def execute_sync(
     client_options: dict[str, Any],
     show_bar: bool,
 ) -> SyncReport:
-    """One sync run with a progress bar, then pack maintenance; shared with `pipeline`."""
-    config = repo.view().config()
-    endpoints = UpstreamConfig.from_base(upstream) if upstream else config.upstream
-
-    async def go() -> SyncReport:
-        async with WporgClient(endpoints, **client_options) as client:
-            with BarProgress(enabled=show_bar) as bar:
-                return await SyncRunner(repo, client, progress=bar).run(options)
-
-    report = asyncio.run(go())
-    if report.commit is not None:
-        maintain(repo)
-    return report
+    """One sync run with a progress bar, then pack maintenance (:func:`run_sync`)."""
+    with BarProgress(enabled=show_bar) as bar:
+        return run_sync(
+            repo, options, upstream=upstream, client_options=client_options, progress=bar
+        )
 
 
 def report_json(report: SyncReport) -> dict[str, object]:

@@ -53,6 +53,8 @@ def test_serve_telemetry_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
             "--with-scheduler",
             "--rollup-interval",
             "60",
+            "--pipeline-interval",
+            "0",
             "--trusted-proxy",
             "10.0.0.0/8",
         ],
