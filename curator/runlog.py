@@ -92,3 +92,25 @@ def read_run(sha: str, timestamp: int, subject: str, trailers: Mapping[str, str]
         version=trailers.get(f"{TRAILER_PREFIX}Version"),
         counts=counts,
     )
+
+
+def read_failures(message: str) -> tuple[list[tuple[str, str]], int]:
+    """The failures a sync commit's message lists, ``[(package, why)]``, and how many more
+    it left out (``... and N more``); the total is the ``Curator-Failed`` trailer."""
+    failures: list[tuple[str, str]] = []
+    more = 0
+    listing = False
+    for line in message.splitlines():
+        if not listing:
+            listing = line.startswith("Failed (") and line.endswith("):")
+            continue
+        if not line.startswith("  "):
+            break
+        text = line.strip()
+        if text.startswith("... and ") and text.endswith(" more"):
+            count = text[len("... and ") : -len(" more")]
+            more = int(count) if count.isdigit() else 0
+            continue
+        name, _, why = text.partition(": ")
+        failures.append((name, why))
+    return failures, more

@@ -15,11 +15,15 @@ Litestar does not replace the root logger's handlers. Routes:
 - ``GET /api/packages``, ``GET /api/packages/{vendor}/{slug}``: JSON (``server.routes.api``);
 - ``GET /packages.json``, ``/list.json``, ``/p2/{vendor}/{file}``: repository files;
 - ``POST /downloads``: Composer's notify-batch (``server.routes.telemetry``);
-- ``GET /health``; the OpenAPI document at ``/schema/openapi.json``.
+- ``GET /health``; the OpenAPI document at ``/schema/openapi.json``;
+- ``/admin/...``: the admin area (``server.routes.admin``, ``server.routes.admin_auth``),
+  whose services (``admin``: users, sessions, rate limits, the log buffer) are made here too;
+  the log buffer is attached to the root logger while the app runs.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,9 +38,12 @@ from litestar.static_files import create_static_files_router
 
 from curator import __version__
 from server import errors
+from server.admin.area import AdminArea, make_admin_area
 from server.build_reader import BuildReader, NoBuildError
 from server.counts import Counts
 from server.pipeline_scheduler import PipelineJob, PipelineScheduler
+from server.routes.admin import AdminController
+from server.routes.admin_auth import AdminLoginController
 from server.routes.api import ApiController
 from server.routes.browse import BrowseController
 from server.routes.health import HealthController, SyncRunReader
@@ -87,6 +94,13 @@ def create_app(
         counts=counts if counts is not None else db_counts,
         templates=make_templates(),
     )
+    admin = make_admin_area(
+        engine,
+        settings.admin,
+        storage=site.reader.storage,
+        trusted=proxies,
+        clock=clock,
+    )
     sync_runs = (
         SyncRunReader(settings.data_repo, settings.data_prefix, settings.data_ref)
         if settings.data_repo is not None
@@ -105,9 +119,14 @@ def create_app(
     def provide_trusted_proxies() -> TrustedProxies:
         return proxies
 
+    def provide_admin() -> AdminArea:
+        return admin
+
     @asynccontextmanager
     async def runtime(_app: Litestar) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(upgrade, engine)
+        admin.logs.attach()  # the root logger (/admin/logs), detached at shutdown
+        admin.logs.lower_level(logging.getLogger("server"), logging.INFO)
         try:
             async with anyio.create_task_group() as tasks:
                 if scheduler is not None:
@@ -118,6 +137,7 @@ def create_app(
                 tasks.cancel_scope.cancel()
         finally:
             await anyio.to_thread.run_sync(writer.stop)
+            admin.logs.detach()
             engine.dispose()
 
     return Litestar(
@@ -128,6 +148,8 @@ def create_app(
             RepositoryController,
             HealthController,
             TelemetryController,
+            AdminLoginController,
+            AdminController,
             create_static_files_router(
                 path="/static", directories=[STATIC], include_in_schema=False
             ),
@@ -139,6 +161,7 @@ def create_app(
             "trusted_proxies": Provide(
                 provide_trusted_proxies, use_cache=True, sync_to_thread=False
             ),
+            "admin": Provide(provide_admin, use_cache=True, sync_to_thread=False),
         },
         lifespan=[runtime],
         exception_handlers={
@@ -153,6 +176,7 @@ def create_app(
                 "telemetry": store,
                 "scheduler": scheduler,
                 "pipeline_scheduler": pipelines,
+                "admin": admin,
             }
         ),
         openapi_config=OpenAPIConfig(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from curator.pipeline import PipelineOptions
 from curator.signing import SigningKey  # at run time: Litestar resolves these annotations
+from server.admin.settings import AdminSettings
 from server.runtime.engine import default_url
 
 
@@ -34,7 +35,8 @@ class ServerSettings:
     - ``pipeline_interval``: seconds between in-process pipeline runs (sync, build, promote
       of ``data_repo`` into ``storage``; :mod:`server.pipeline_scheduler`), None for none
       (then run ``curator pipeline`` from a timer); ``pipeline_options``: what they sync and
-      from where; ``pipeline_signer``: the key that signs their builds, if any.
+      from where; ``pipeline_signer``: the key that signs their builds, if any;
+    - ``admin``: session lifetimes, login rate limits and the log buffer of the admin area.
     """
 
     storage: Path
@@ -55,6 +57,7 @@ class ServerSettings:
     rollup_interval: float | None = None
     counts_refresh: float = 1.0
     ranking_refresh: float = 2.0
+    admin: AdminSettings = field(default_factory=AdminSettings)
     pipeline_interval: float | None = None
     pipeline_options: PipelineOptions = field(default_factory=PipelineOptions)
     pipeline_signer: SigningKey | None = None

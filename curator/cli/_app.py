@@ -93,6 +93,7 @@ def _register() -> None:
         versions_cmd,
     )
     from curator.replay.cli import replay
+    from server.admin.cli import admin
     from server.cli import serve
     from server.telemetry.cli import telemetry
 
@@ -104,6 +105,7 @@ def _register() -> None:
         push_cmd.push,
         serve,
         telemetry,
+        admin,
         log_cmd.log_,
         schemas_cmd.schemas,
         versions_cmd.versions,

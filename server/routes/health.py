@@ -20,7 +20,7 @@ from litestar.enums import MediaType
 
 from curator.build.manifest import parse_time
 from curator.datarepo import DataRepo
-from curator.runlog import read_run
+from curator.runlog import read_failures, read_run
 from server.build_reader import NoBuildError
 from server.site import Site
 
@@ -35,6 +35,20 @@ class SyncRun:
     run_id: str | None
     counts: dict[str, int]
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncRunDetail:
+    """One sync run for the admin area: the commit's trailers and the failures it lists."""
+
+    commit: str
+    time: str
+    run_id: str
+    version: str | None
+    subject: str
+    counts: dict[str, int]
+    failures: list[tuple[str, str]]
+    failures_not_listed: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,32 @@ class SyncRunReader:
             run = self._read()
             self._cached = (now, run)
             return run
+
+    def history(self, limit: int) -> list[SyncRunDetail]:
+        """The newest ``limit`` sync runs, newest first, among the last
+        ``SYNC_SEARCH_LIMIT`` + ``limit`` commits (not cached; errors are raised)."""
+        repo = DataRepo.open(*self._args)
+        runs: list[SyncRunDetail] = []
+        for info in repo.store.log(repo.ref, max_count=SYNC_SEARCH_LIMIT + limit):
+            run = read_run(info.sha, info.timestamp, info.subject, info.trailers)
+            if run.run_id is None:
+                continue
+            failures, more = read_failures(info.message)
+            runs.append(
+                SyncRunDetail(
+                    commit=run.sha,
+                    time=_iso(run.timestamp),
+                    run_id=run.run_id,
+                    version=run.version,
+                    subject=run.subject,
+                    counts={c.value: n for c, n in run.counts.items()},
+                    failures=failures,
+                    failures_not_listed=more,
+                )
+            )
+            if len(runs) >= limit:
+                break
+        return runs
 
     def _read(self) -> SyncRun:
         try:

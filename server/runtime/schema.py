@@ -13,6 +13,18 @@ Telemetry (see :mod:`server.telemetry`):
 - ``telemetry_daily(package, version, day, installs)``, ``telemetry_monthly(package, month,
   installs)``, ``telemetry_totals(package, installs)``: the rollups;
 - ``telemetry_state(key, value)``: counters; ``epoch`` changes whenever counts change.
+
+Admin area (see :mod:`server.admin`):
+
+- ``admin_users(id, email, password_hash, created_at, disabled)``: ``email`` is stored
+  lower-cased (unique, so case-insensitive); ``password_hash`` an argon2id PHC string;
+- ``admin_sessions(id, user_id, csrf_token, created_at, last_seen_at, expires_at)``: ``id``
+  is the SHA-256 (hex) of the opaque token in the cookie, never the token itself;
+  ``expires_at`` is the absolute expiry, idle expiry is ``last_seen_at`` + the idle limit;
+- ``admin_login_attempts(id, key, attempted_at)``: failed (or in-flight) logins, ``key`` =
+  HMAC-SHA256(secret, ``client:<address>`` or ``account:<email>``) truncated to 16 bytes, so
+  no address or email is stored in clear; rows older than the window are deleted;
+- ``admin_keys(name, secret)``: server secrets shared by every instance (``ratelimit``).
 """
 
 from __future__ import annotations
@@ -89,3 +101,55 @@ state: Final = sa.Table(
 )
 
 EPOCH_KEY: Final = "epoch"
+
+# --- admin area -------------------------------------------------------------------------------
+
+EMAIL_LEN: Final = 254
+
+admin_users: Final = sa.Table(
+    "admin_users",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(EMAIL_LEN), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sqlite_autoincrement=True,
+)
+
+admin_sessions: Final = sa.Table(
+    "admin_sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        Id,
+        sa.ForeignKey("admin_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+)
+
+admin_login_attempts: Final = sa.Table(
+    "admin_login_attempts",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.LargeBinary(KEY_LEN), nullable=False),
+    sa.Column("attempted_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_admin_login_attempts_key_time", "key", "attempted_at"),
+    sa.Index("ix_admin_login_attempts_time", "attempted_at"),
+    sqlite_autoincrement=True,
+)
+
+admin_keys: Final = sa.Table(
+    "admin_keys",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("secret", sa.LargeBinary(32), nullable=False),
+)
+
+RATELIMIT_KEY: Final = "ratelimit"
