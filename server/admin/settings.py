@@ -17,7 +17,8 @@ class AdminSettings:
       leave the window;
     - ``log_buffer_size``: structured log records kept in memory for ``/admin/logs``;
     - ``stream_seconds``: how long one ``/admin/logs/stream`` response stays open (the
-      browser's EventSource reconnects and resumes after the last record it saw).
+      browser's EventSource reconnects and resumes after the last record it saw). Short,
+      because uvicorn waits for open responses when it shuts down.
     """
 
     session_idle: int = 3600
@@ -26,7 +27,7 @@ class AdminSettings:
     login_max_per_client: int = 20
     login_max_per_account: int = 5
     log_buffer_size: int = 1000
-    stream_seconds: float = 300.0
+    stream_seconds: float = 25.0
 
     def __post_init__(self) -> None:
         for name in (
