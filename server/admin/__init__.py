@@ -7,6 +7,7 @@
 - :mod:`server.admin.auth`: the login flow over those three (rate limit, verify, new session);
 - :mod:`server.admin.web`: cookies, HTTPS detection, CSRF, the route guard;
 - :mod:`server.admin.builds`, :mod:`server.admin.views`: what the pages show;
+- :mod:`server.admin.area`: the services above, made once per app (``app.state["admin"]``);
 - :mod:`server.admin.cli`: ``curator admin create|reset-password|list|disable|enable``.
 
 The controllers are in :mod:`server.routes.admin` and :mod:`server.routes.admin_auth`.

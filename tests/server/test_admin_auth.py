@@ -396,3 +396,27 @@ def test_forwarded_proto_counts_only_from_trusted_proxies(
     else:
         assert "curator_login_csrf" in cookies
         assert "secure" not in cookies["curator_login_csrf"].lower()
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_client_limit_uses_the_client_address_behind_trusted_proxies(
+    storage: LocalStorage, user_db: str, trusted: bool
+) -> None:
+    settings = ServerSettings(
+        storage=storage.root,
+        database_url=user_db,
+        trusted_proxies=("127.0.0.1",) if trusted else ("10.9.9.9",),
+        admin=AdminSettings(login_max_per_client=2, login_max_per_account=100),
+    )
+    with live_server(create_app(settings)) as url:
+
+        def client(address: str) -> httpx.Client:
+            return httpx.Client(base_url=url, headers={"X-Forwarded-For": address})
+
+        with client("198.51.100.1") as first, client("198.51.100.2") as second:
+            for n in range(2):
+                assert login(first, f"guess{n}@example.org", "wrong password").status_code == 401
+            assert login(first, EMAIL, PASSWORD).status_code == 429
+            # another client behind the proxy has its own count; without a trusted proxy,
+            # both are the proxy's address (X-Forwarded-For is not believed)
+            assert login(second, EMAIL, PASSWORD).status_code == (303 if trusted else 429)
