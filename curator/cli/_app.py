@@ -127,6 +127,15 @@ def _register() -> None:
 _register()
 
 
+def _register_operations() -> None:
+    from curator.cli.doctor_cmd import doctor
+
+    cli.add_command(doctor)
+
+
+_register_operations()
+
+
 def main() -> None:
     cli(prog_name="curator")
 
