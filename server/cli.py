@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 @click.option(
     "--with-scheduler",
     is_flag=True,
-    help="Roll install counts up in this process every --rollup-interval seconds.",
+    help="In this process, roll install counts up every --rollup-interval seconds and run "
+    "the pipeline every --pipeline-interval seconds (needs the global --repo).",
 )
 @click.option(
     "--rollup-interval",
