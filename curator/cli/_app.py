@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import click
 
@@ -14,7 +15,22 @@ from curator.logs import configure_from, log_options
 
 
 class CuratorGroup(click.Group):
-    """Turns known domain errors into one clear line on stderr and a documented exit code."""
+    """Turns known domain errors into one clear line on stderr and a documented exit code,
+    and imports each command's module only when the command is used (:data:`LAZY_COMMANDS`)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in LAZY_COMMANDS:
+            return found
+        module_name, _, attribute = LAZY_COMMANDS[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise RuntimeError(f"{LAZY_COMMANDS[cmd_name]} is not the command {cmd_name!r}")
+        self.add_command(command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -75,65 +91,33 @@ def cli(
     )
 
 
-def _register() -> None:
-    from curator.cli import (
-        build_cmd,
-        ci_cmds,
-        deploy_cmds,
-        diff_cmd,
-        init_cmd,
-        keygen_cmd,
-        log_cmd,
-        mirror_cmd,
-        pipeline_cmd,
-        push_cmd,
-        schemas_cmd,
-        sync_cmd,
-        validate_cmd,
-        versions_cmd,
-    )
-    from curator.replay.cli import replay
-    from server.admin.cli import admin
-    from server.cli import serve
-    from server.telemetry.cli import telemetry
-
-    for command in (
-        init_cmd.init,
-        sync_cmd.sync,
-        build_cmd.build,
-        pipeline_cmd.pipeline,
-        push_cmd.push,
-        serve,
-        telemetry,
-        admin,
-        log_cmd.log_,
-        schemas_cmd.schemas,
-        versions_cmd.versions,
-        deploy_cmds.deploy,
-        deploy_cmds.rollback,
-        deploy_cmds.cleanup,
-        deploy_cmds.verify,
-        deploy_cmds.builds,
-        mirror_cmd.mirror,
-        keygen_cmd.keygen,
-        validate_cmd.validate,
-        diff_cmd.diff,
-        ci_cmds.ci,
-        replay,
-    ):
-        cli.add_command(command)
-
-
-_register()
-
-
-def _register_operations() -> None:
-    from curator.cli.doctor_cmd import doctor
-
-    cli.add_command(doctor)
-
-
-_register_operations()
+# Commands by name -> "module:attribute", imported when first used: `curator --version` or
+# `curator sync` must not pay for importing the web server, SQLAlchemy or PyGithub.
+LAZY_COMMANDS: Final[dict[str, str]] = {
+    "init": "curator.cli.init_cmd:init",
+    "sync": "curator.cli.sync_cmd:sync",
+    "build": "curator.cli.build_cmd:build",
+    "pipeline": "curator.cli.pipeline_cmd:pipeline",
+    "push": "curator.cli.push_cmd:push",
+    "serve": "server.cli:serve",
+    "telemetry": "server.telemetry.cli:telemetry",
+    "admin": "server.admin.cli:admin",
+    "log": "curator.cli.log_cmd:log_",
+    "schemas": "curator.cli.schemas_cmd:schemas",
+    "versions": "curator.cli.versions_cmd:versions",
+    "deploy": "curator.cli.deploy_cmds:deploy",
+    "rollback": "curator.cli.deploy_cmds:rollback",
+    "cleanup": "curator.cli.deploy_cmds:cleanup",
+    "verify": "curator.cli.deploy_cmds:verify",
+    "builds": "curator.cli.deploy_cmds:builds",
+    "mirror": "curator.cli.mirror_cmd:mirror",
+    "keygen": "curator.cli.keygen_cmd:keygen",
+    "validate": "curator.cli.validate_cmd:validate",
+    "diff": "curator.cli.diff_cmd:diff",
+    "ci": "curator.cli.ci_cmds:ci",
+    "replay": "curator.replay.cli:replay",
+    "doctor": "curator.cli.doctor_cmd:doctor",
+}
 
 
 def main() -> None:
