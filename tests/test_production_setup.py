@@ -134,8 +134,11 @@ def _envvars(command: click.Command) -> set[str]:
         for param in command.params
         for name in ([param.envvar] if isinstance(param.envvar, str) else param.envvar or [])
     }
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
+    if isinstance(command, click.Group):  # commands may load lazily: ask the group
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None, name
             found |= _envvars(sub)
     return found
 
