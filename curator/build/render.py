@@ -485,6 +485,7 @@ def search_row(
         versions,
         overrides_in_effect(override),
         None if abandoned is None else "true" if abandoned is True else str(abandoned),
+        str(expanded.common.get("description", "")),
     )
 
 

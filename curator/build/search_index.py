@@ -122,15 +122,16 @@ def _requirement(value: object) -> str | None:
 
 def _latest_stable(versions: Sequence[Mapping[str, Any]]) -> str | None:
     """The first (newest) stable version; else the first non-dev one; else None."""
-    served = [
-        str(v["version"])
-        for v in versions
-        if isinstance(v.get("version"), str) and not str(v["version"]).startswith("dev-")
-    ]
-    for version in served:
+    first = None
+    for v in versions:
+        version = v.get("version")
+        if not isinstance(version, str) or version.startswith("dev-"):
+            continue
         if _STABLE_RE.fullmatch(version):
             return version
-    return served[0] if served else None
+        if first is None:
+            first = version
+    return first
 
 
 def joined_text(*values: str) -> str:
@@ -190,6 +191,7 @@ def search_row_from_record(
     versions: list[dict[str, Any]],
     overrides: list[dict[str, Any]],
     abandoned: str | None,
+    description: str | None = None,
 ) -> SearchRow:
     """The index row of ``record`` (published as ``<vendor>/<slug>``).
 
@@ -202,14 +204,16 @@ def search_row_from_record(
     info = record.info
     kind: PackageKind = "plugin" if record.type is PackageType.PLUGIN else "theme"
     title = plain_text(info.name) if info is not None else ""
-    description = ""
+    summary = ""
     author = ""
     homepage = None
     active_installs = None
     last_updated = None
     requires_wp = tested = requires_php = None
     if info is not None:
-        description = plain_text(info.short_description) or plain_text(info.description)[:300]
+        if description is None:  # the renderer passes the one it computed for Composer
+            description = plain_text(info.short_description) or plain_text(info.description)
+        summary = description[:300]
         author = _author(info.author)
         homepage = http_url(info.homepage)
         if isinstance(info.active_installs, int) and not isinstance(info.active_installs, bool):
@@ -230,7 +234,7 @@ def search_row_from_record(
         type=kind,
         slug=record.slug,
         title=title or record.slug,
-        description=description,
+        description=summary,
         author=author,
         status=record.status.value,
         closure_reason=closure_reason,
