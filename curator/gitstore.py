@@ -616,8 +616,8 @@ class GitStore:
         self, tree: str | None, changes: _Changes, base: str, pending: dict[str, gp.RawObject]
     ) -> str | None:
         """New id of ``tree`` with ``changes`` applied (``None`` if it ends up empty)."""
-        if tree is not None and all(isinstance(c, bytes) for c in changes.values()):
-            patched = self._patch_tree(tree, changes, pending)  # type: ignore[arg-type]
+        if tree is not None and all(c is not None for c in changes.values()):
+            patched = self._patch_tree(tree, changes, base, pending)
             if patched is not None:
                 return patched
         old = self._tree(tree) if tree is not None else {}
@@ -654,32 +654,45 @@ class GitStore:
         return sha
 
     def _patch_tree(
-        self, tree: str, changes: Mapping[str, bytes], pending: dict[str, gp.RawObject]
+        self, tree: str, changes: _Changes, base: str, pending: dict[str, gp.RawObject]
     ) -> str | None:
-        """Replace the blob ids of existing files in the raw bytes of ``tree``.
+        """Replace the ids of existing entries in the raw bytes of ``tree``.
 
-        The common incremental case (new content for files that exist) then costs a few
-        byte searches instead of parsing and re-encoding every entry, so a commit into a large
-        shard stays cheap as the shard grows. Returns None (the caller takes the general path)
-        when a name is not an existing plain file entry of this tree."""
+        The common incremental case (new content for files that exist, inside directories
+        that exist) then costs a few byte searches per tree instead of parsing and
+        re-encoding every entry, so a commit costs the same however many files share its
+        shard or shards share its directory. Returns None (the caller takes the general path)
+        when a name is not an existing entry of the right kind (a new file, a deletion, a file
+        that became a directory, or a subtree that would end up empty)."""
         raw = self._read_object(tree, gp.TREE)
-        if len(raw) < _PATCH_MIN_BYTES:
-            return None
-        buf = bytearray(raw)
-        blobs: dict[str, bytes] = {}
-        for name, data in changes.items():
-            needle = b"100644 " + name.encode() + b"\0"
+        found: list[tuple[int, str, bytes | _Changes]] = []
+        for name, change in changes.items():
+            if change is None:
+                return None
+            mode = b"100644 " if isinstance(change, bytes) else b"40000 "
+            needle = mode + name.encode() + b"\0"
             at = raw.find(needle)
             # an entry starts the tree or follows the 20-byte id ending the previous entry
             while at > 0 and (at < 21 or raw[at - 21] != 0):
                 at = raw.find(needle, at + 1)
             if at < 0:
                 return None
-            start = at + len(needle)
-            new_id = blob_id(data)
-            if raw[start : start + 20] != bytes.fromhex(new_id):
-                buf[start : start + 20] = bytes.fromhex(new_id)
-                blobs[new_id] = data
+            found.append((at + len(needle), name, change))
+        buf = bytearray(raw)
+        blobs: dict[str, bytes] = {}
+        for start, name, change in found:
+            if isinstance(change, bytes):
+                new_id = blob_id(change)
+                if raw[start : start + 20] != bytes.fromhex(new_id):
+                    blobs[new_id] = change
+            else:
+                sub = self._build_tree(
+                    raw[start : start + 20].hex(), change, f"{base}{name}/", pending
+                )
+                if sub is None:
+                    return None  # an emptied directory leaves this tree: the general path
+                new_id = sub
+            buf[start : start + 20] = bytes.fromhex(new_id)
         if buf == raw:
             return tree
         for sha, data in blobs.items():
@@ -894,8 +907,6 @@ def _section(section: str) -> tuple[bytes, ...]:
 
 # Longest single-parent chain a push lists objects for itself (beyond: dulwich's own walk).
 _MAX_CHAIN = 10_000
-# Below this size (~100 entries) parsing the tree is as cheap as patching it.
-_PATCH_MIN_BYTES = 4096
 
 
 def _path_order(item: tuple[str, tuple[int, str]]) -> str:

@@ -563,6 +563,46 @@ def test_changed_paths(store: GitStore) -> None:
     ]
 
 
+def test_patched_trees_equal_trees_written_from_scratch(tmp_path: Path) -> None:
+    """Updating existing files patches blob ids inside the raw tree (any tree size); the
+    result must be the tree git itself would write for the same files, including names that
+    are prefixes or suffixes of each other, a directory named like a file's needle, and the
+    first entry of a tree."""
+    base = {
+        "s/a.json": b"1",
+        "s/ba.json": b"2",
+        "s/a.jsonx": b"3",
+        "s/a.json.d/a.json": b"4",
+        "s/b/x": b"5",
+        "t/only.json": b"6",
+    }
+    updates: list[dict[str, bytes | None]] = [
+        {"s/a.json": b"1b"},  # first entry; "ba.json" also contains the name
+        {"s/ba.json": b"2b", "s/a.jsonx": b"3b"},
+        {"s/a.json.d/a.json": b"4b", "t/only.json": b"6b"},
+        {"s/a.json": b"1b"},  # same content again: no commit
+        {"s/a.json": b"1c", "s/new.json": b"7"},  # a new name takes the general path
+    ]
+    with GitStore.init(tmp_path / "patched.git") as s:
+        head = commit(s, base)
+        files = dict(base)
+        for i, change in enumerate(updates, start=1):
+            new = commit(s, change, parent=head, timestamp=1_700_000_000 + i)
+            files.update(change)  # type: ignore[arg-type]
+            if new is None:
+                assert all(files[p] == c for p, c in change.items())
+                continue
+            head = new
+            with GitStore.init(tmp_path / f"scratch{i}.git") as fresh:
+                scratch = commit(fresh, files)
+                assert scratch is not None
+                assert s.snapshot(head).tree == fresh.snapshot(scratch).tree
+        assert head is not None
+        listed = git(s, "ls-tree", "-r", head).splitlines()
+        assert sorted(line.split("\t")[1] for line in listed) == sorted(files)
+        fsck(s)
+
+
 def test_commit_reads_only_trees_on_changed_paths(tmp_path: Path) -> None:
     """Cost follows the change: a small commit never reads the untouched shards."""
     path = tmp_path / "big.git"
@@ -570,13 +610,24 @@ def test_commit_reads_only_trees_on_changed_paths(tmp_path: Path) -> None:
         files = {f"p/{i % 97:02d}/{i}.json": b"%d\n" % i for i in range(3000)}
         base = commit(s, files)
     with GitStore.open(path) as s:
+        read: list[str] = []
+        real_read = s._read_object
+
+        def counting_read(sha: str, expected: int) -> bytes:
+            read.append(sha)
+            return real_read(sha, expected)
+
+        s._read_object = counting_read  # type: ignore[method-assign]
         commit(s, {"p/05/new.json": b"n", "p/07/104.json": None}, parent=base)
-        assert len(s._trees) == 4  # root, p, p/05, p/07
+        assert len(set(read)) == 1 + 4  # the parent commit; trees root, p, p/05, p/07
         head = s.resolve()
         assert head is not None
         s._trees.clear()
         assert s.changed_paths(base, head) == [("p/05/new.json", "A"), ("p/07/104.json", "D")]
         assert len(s._trees) == 2 * 4  # old and new: root, p, p/05, p/07 (not the 95 others)
+        read.clear()
+        commit(s, {"p/06/6.json": b"changed"}, parent=head)
+        assert len(set(read)) == 1 + 3  # patched in place: root, p, p/06
 
 
 # -- config and maintenance --------------------------------------------------------------
