@@ -116,7 +116,7 @@ __all__ = [
     "sort_report",
 ]
 
-RENDER_FORMAT: Final = 1  # bump when the output for the same input changes
+RENDER_FORMAT: Final = 2  # bump when the output for the same input changes
 MINIFIED: Final = "composer/2.0"
 INSTALLERS: Final = ("composer/installers", "^1.0 || ^2.0")
 TRUNK: Final = "trunk"

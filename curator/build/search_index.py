@@ -46,7 +46,10 @@ from curator.models import OverrideFile, PackageRecord
 __all__ = [
     "FORMAT",
     "SEARCH_INDEX_NAME",
+    "PreviousIndex",
+    "PreviousIndexError",
     "SearchRow",
+    "check_index",
     "joined_text",
     "overrides_in_effect",
     "read_search_rows",
@@ -291,21 +294,62 @@ CREATE INDEX packages_type ON packages (type, name);
 """
 
 
-def write_search_index(path: Path, rows: Iterable[SearchRow]) -> None:
+@dataclass(frozen=True)
+class PreviousIndex:
+    """Rows to carry over from an earlier index: every row of ``path`` except ``drop``."""
+
+    path: Path
+    drop: frozenset[str]
+
+
+class PreviousIndexError(ValueError):
+    """The earlier index cannot be read as an index of this format."""
+
+
+def check_index(path: Path) -> int:
+    """The row count of the index at ``path``; :class:`PreviousIndexError` if it is not an
+    index of this format."""
+    try:
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
+    except sqlite3.Error as exc:
+        raise PreviousIndexError(f"{path}: {exc}") from None
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if meta.get("format") != str(FORMAT) or not str(meta.get("rows", "")).isdigit():
+            raise PreviousIndexError(f"{path}: not a search index of format {FORMAT}")
+        return int(meta["rows"])
+    except sqlite3.Error as exc:
+        raise PreviousIndexError(f"{path}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def write_search_index(
+    path: Path, rows: Iterable[SearchRow], previous: PreviousIndex | None = None
+) -> None:
     """Write the index of ``rows`` to ``path`` (replaced atomically); deterministic bytes.
 
-    Raises ``ValueError`` if two rows have the same name.
+    With ``previous``, the rows of that earlier index are carried over too, except those it
+    drops and those ``rows`` replace; they are copied inside SQLite (never turned into Python
+    objects), so an incremental build pays for its changed rows, not for the whole index.
+    Either way the rows are inserted in name order by one and the same statement, so the file
+    is byte-identical to one written from all the rows at once.
+
+    Raises ``ValueError`` if two rows have the same name, :class:`PreviousIndexError` if
+    ``previous`` is not a readable index of this format.
     """
     ordered = sorted(rows, key=lambda r: r.name)
     for before, after in itertools.pairwise(ordered):
         if before.name == after.name:
             raise ValueError(f"duplicate package {after.name!r} in the search index")
+    if previous is not None:
+        check_index(previous.path)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         tmp.unlink()  # SQLite must create the file itself for page_size to apply
-        _write(tmp, ordered)
+        _write(tmp, ordered, previous)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
@@ -314,7 +358,11 @@ def write_search_index(path: Path, rows: Iterable[SearchRow]) -> None:
         raise
 
 
-def _write(path: Path, ordered: list[SearchRow]) -> None:
+def _read_only_uri(path: Path) -> str:
+    return f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+
+
+def _write(path: Path, ordered: list[SearchRow], previous: PreviousIndex | None) -> None:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
@@ -322,25 +370,53 @@ def _write(path: Path, ordered: list[SearchRow]) -> None:
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("PRAGMA locking_mode = EXCLUSIVE")
         conn.execute("PRAGMA encoding = 'UTF-8'")
+        # the rows are staged and sorted in a temporary table: in memory when only the
+        # changed rows are new (fast), on disk when every row is (bounded memory)
+        conn.execute(f"PRAGMA temp_store = {'MEMORY' if previous is not None else 'FILE'}")
+        conn.create_function("joined", 2, joined_text, deterministic=True)
+        columns = ", ".join(_COLUMNS)
+        source = "SELECT * FROM temp.incoming"
+        if previous is not None:
+            conn.execute("ATTACH DATABASE ? AS previous", (_read_only_uri(previous.path),))
+            source += (
+                f" UNION ALL SELECT {columns} FROM previous.packages"
+                " WHERE name NOT IN (SELECT name FROM temp.dropped)"
+                " AND name NOT IN (SELECT name FROM temp.incoming)"
+            )
         conn.execute("BEGIN")
         _script(conn, _SCHEMA)
-        placeholders = ", ".join("?" for _ in range(len(_COLUMNS) + 1))
+        conn.execute(f"CREATE TEMP TABLE incoming ({columns})")
+        conn.execute("CREATE TEMP TABLE dropped (name TEXT PRIMARY KEY) WITHOUT ROWID")
+        placeholders = ", ".join("?" for _ in _COLUMNS)
         conn.executemany(
-            f"INSERT INTO packages (id, {', '.join(_COLUMNS)}) VALUES ({placeholders})",
-            ((i, *row_values(row)) for i, row in enumerate(ordered, start=1)),
+            f"INSERT INTO temp.incoming VALUES ({placeholders})", map(row_values, ordered)
         )
-        conn.executemany(
+        if previous is not None:
+            conn.executemany(
+                "INSERT INTO temp.dropped VALUES (?)", ((name,) for name in sorted(previous.drop))
+            )
+        try:
+            conn.execute(
+                f"INSERT INTO packages (id, {columns}) "
+                f"SELECT row_number() OVER (ORDER BY name), {columns} FROM ({source}) "
+                "ORDER BY name"
+            )
+        except sqlite3.IntegrityError as exc:  # cannot happen unless the earlier index is bad
+            raise PreviousIndexError(f"{previous.path if previous else path}: {exc}") from None
+        conn.execute(
             "INSERT INTO packages_fts (rowid, slug, title, description, joined) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (
-                (i, row.slug, row.title, row.description, joined_text(row.slug, row.title))
-                for i, row in enumerate(ordered, start=1)
-            ),
+            "SELECT id, slug, title, description, joined(slug, title) FROM packages ORDER BY id"
         )
-        conn.execute("INSERT INTO meta VALUES ('rows', ?)", (str(len(ordered)),))
+        conn.execute(
+            "INSERT INTO meta SELECT 'rows', CAST(count(*) AS TEXT) FROM packages",
+        )
         _script(conn, _INDEXES)
         conn.execute("INSERT INTO packages_fts (packages_fts) VALUES ('optimize')")
+        conn.execute("DROP TABLE temp.incoming")
+        conn.execute("DROP TABLE temp.dropped")
         conn.execute("COMMIT")
+        if previous is not None:
+            conn.execute("DETACH DATABASE previous")
         conn.execute("VACUUM")
     finally:
         conn.close()
@@ -350,9 +426,8 @@ def read_search_rows(path: Path) -> list[SearchRow]:
     """Every row of an index written by :func:`write_search_index`, ordered by name.
 
     Raises ``ValueError`` when the file is not such an index (another format, unreadable)."""
-    uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
     try:
-        conn = sqlite3.connect(uri, uri=True)
+        conn = sqlite3.connect(_read_only_uri(path), uri=True)
     except sqlite3.Error as exc:
         raise ValueError(f"{path}: {exc}") from None
     try:

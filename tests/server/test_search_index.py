@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 from server_helpers import sample_rows
 
-from curator.build.search_index import FORMAT, SearchRow, joined_text, write_search_index
+from curator.build.search_index import (
+    FORMAT,
+    PreviousIndex,
+    PreviousIndexError,
+    SearchRow,
+    joined_text,
+    read_search_rows,
+    write_search_index,
+)
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -87,6 +95,58 @@ def test_bytes_do_not_depend_on_input_order(tmp_path: Path) -> None:
     write_search_index(tmp_path / "b.sqlite", rows)
     assert (tmp_path / "a.sqlite").read_bytes() == (tmp_path / "b.sqlite").read_bytes()
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def _many(count: int) -> list[SearchRow]:
+    base = sample_rows()
+    return [
+        dataclasses.replace(base[i % len(base)], name=f"wp-plugin/p{i:05d}", slug=f"p{i:05d}")
+        for i in range(count)
+    ]
+
+
+def test_carrying_rows_over_from_a_previous_index_gives_the_same_bytes(tmp_path: Path) -> None:
+    """The incremental path: rows copied inside SQLite from the previous build's index, minus
+    the dropped and the replaced ones, plus new rows, equal an index written from scratch."""
+    before = _many(3000)
+    write_search_index(tmp_path / "before.sqlite", before)
+    changed = {3, 1500, 2999}
+    removed = {7, 2000}
+    after = [
+        dataclasses.replace(r, title=f"new {r.title}", active_installs=42) if i in changed else r
+        for i, r in enumerate(before)
+        if i not in removed
+    ]
+    after.append(dataclasses.replace(before[0], name="wp-plugin/a-new-one", slug="a-new-one"))
+    write_search_index(tmp_path / "full.sqlite", after)
+    new_rows = [r for i, r in enumerate(after) if i >= len(after) - 1 or r.title.startswith("new")]
+    dropped = frozenset({before[i].name for i in removed | changed})
+    write_search_index(
+        tmp_path / "incremental.sqlite",
+        new_rows,
+        PreviousIndex(tmp_path / "before.sqlite", dropped),
+    )
+    full = (tmp_path / "full.sqlite").read_bytes()
+    assert (tmp_path / "incremental.sqlite").read_bytes() == full
+    assert read_search_rows(tmp_path / "incremental.sqlite") == sorted(after, key=lambda r: r.name)
+    # a row the new rows replace need not be dropped explicitly
+    write_search_index(
+        tmp_path / "replaced.sqlite",
+        new_rows,
+        PreviousIndex(tmp_path / "before.sqlite", frozenset({before[i].name for i in removed})),
+    )
+    assert (tmp_path / "replaced.sqlite").read_bytes() == full
+
+
+def test_a_previous_index_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.sqlite"
+    sqlite3.connect(bogus).execute("CREATE TABLE meta (key, value)").connection.commit()
+    for previous in (bogus, tmp_path / "missing.sqlite"):
+        with pytest.raises(PreviousIndexError):
+            write_search_index(
+                tmp_path / "s.sqlite", _many(2), PreviousIndex(previous, frozenset())
+            )
+    assert not (tmp_path / "s.sqlite").exists()
 
 
 def test_empty_index(tmp_path: Path) -> None:
