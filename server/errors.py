@@ -1,6 +1,6 @@
 """Error answers: HTML pages for people, JSON for the API and repository files.
 
-Every failure is a real status code (400, 404, 405, 413, 503, 500), never a 200 page. Which
+Every failure is a real status code (400, 404, 405, 413, 415, 503, 500), never a 200 page. Which
 form is answered depends on the path: ``/api/``, ``/p2/``, ``/health``, ``/schema``,
 ``/downloads`` and ``*.json`` get JSON; everything else gets the HTML error page. A 500
 never shows a traceback.
@@ -26,6 +26,7 @@ _TITLES: Final = {
     404: "Not found",
     405: "Method not allowed",
     413: "Payload too large",
+    415: "Unsupported media type",
     500: "Server error",
     503: "Service unavailable",
 }

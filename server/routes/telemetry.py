@@ -2,8 +2,12 @@
 
 Bad input never causes a 5xx: a body over ``telemetry_max_body`` bytes is answered 413, one
 that is not a notify-batch document (malformed JSON, wrong types, too many entries) 400, both
-with a JSON message. Entries naming an unknown package or a version the promoted build does
-not publish are ignored and counted as such in the answer::
+with a JSON message. A request whose ``Content-Type`` is not ``application/json`` (what
+Composer sends) is answered 415 before its body is read: a web page can make its visitors'
+browsers send text/plain, form or untyped POSTs to any site without a CORS preflight, and
+would otherwise inflate install counts with every visitor's address. Entries naming an
+unknown package or a version the promoted build does not publish are ignored and counted as
+such in the answer::
 
     {"accepted": 2, "duplicates": 1, "ignored": 0}
 
@@ -30,6 +34,17 @@ from server.telemetry.writer import BatchWriter
 
 class PayloadTooLarge(HTTPException):
     status_code = 413
+
+
+class UnsupportedMediaType(HTTPException):
+    status_code = 415
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` value is ``application/json`` (parameters allowed)."""
+    if content_type is None:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
 @dataclass(frozen=True)
@@ -74,6 +89,8 @@ class TelemetryController(Controller):
         trusted_proxies: NamedDependency[TrustedProxies],
     ) -> NotifyResult:
         settings = site.settings
+        if not is_json(request.headers.get("content-type")):
+            raise UnsupportedMediaType(detail="The body must be sent as application/json.")
         body = await read_body(request, settings.telemetry_max_body)
         try:
             downloads = parse_notify_batch(body, max_entries=settings.telemetry_max_entries)

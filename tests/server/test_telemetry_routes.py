@@ -280,11 +280,12 @@ def test_huge_bodies_are_413(sclient: Client) -> None:
             yield b" " * 1024
         yield b"]}"
 
-    r = sclient.post("/downloads", content=chunks())
+    json_type = {"Content-Type": "application/json"}
+    r = sclient.post("/downloads", content=chunks(), headers=json_type)
     assert r.status_code == 413 and "larger than" in r.json()["detail"]
     fits = b'{"downloads": [' + b" " * (65536 - 17) + b"]}"
     assert len(fits) == 65536
-    assert sclient.post("/downloads", content=fits).json()["accepted"] == 0
+    assert sclient.post("/downloads", content=fits, headers=json_type).json()["accepted"] == 0
 
 
 def test_wrong_method_and_no_build(sclient: Client, storage: LocalStorage) -> None:

@@ -1,0 +1,67 @@
+"""Security regressions of the web server found in review: each test shows an attack that
+used to work against a real app (Litestar's test client over a real build and database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import pytest
+from conftest import BuildMaker
+from litestar.testing import TestClient
+
+from curator.storage.local import LocalStorage
+from server.app import create_app
+from server.settings import ServerSettings
+
+Client = TestClient[Any]
+BATCH = orjson.dumps({"downloads": [{"name": "wp-plugin/akismet", "version": "5.3.1.0"}]})
+
+
+@pytest.fixture
+def app_client(storage: LocalStorage, make_build: BuildMaker) -> Iterator[Client]:
+    make_build()
+    settings = ServerSettings(storage=storage.root, public_url="https://repo.example.org")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+# --- POST /downloads from other web sites ----------------------------------------------------
+#
+# A page on any site can make its visitors' browsers POST to /downloads without a CORS
+# preflight when the request is "simple": Content-Type text/plain, form-urlencoded or
+# multipart, or none at all (a Blob body without a type). Every visitor is another client
+# address, so a popular page could inflate any package's install counts (and its rank under
+# sort=downloads). Composer always sends ``Content-Type: application/json``, which a browser
+# may only send cross-site after a preflight this server never approves.
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Content-Type": "text/plain;charset=UTF-8"},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": "multipart/form-data; boundary=x"},
+        {},
+    ],
+    ids=["text-plain", "form-urlencoded", "multipart", "no-content-type"],
+)
+def test_notify_batch_without_json_content_type_is_refused(
+    app_client: Client, headers: dict[str, str]
+) -> None:
+    r = app_client.post("/downloads", content=BATCH, headers=headers)
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["status"] == 415 and "application/json" in r.json()["detail"]
+    page = app_client.get("/api/packages/wp-plugin/akismet").json()
+    assert page["composer_installs"] == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
+def test_notify_batch_with_json_content_type_counts(app_client: Client, content_type: str) -> None:
+    r = app_client.post("/downloads", content=BATCH, headers={"Content-Type": content_type})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
