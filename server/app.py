@@ -15,7 +15,10 @@ Litestar does not replace the root logger's handlers. Routes:
 - ``GET /api/packages``, ``GET /api/packages/{vendor}/{slug}``: JSON (``server.routes.api``);
 - ``GET /packages.json``, ``/list.json``, ``/p2/{vendor}/{file}``: repository files;
 - ``POST /downloads``: Composer's notify-batch (``server.routes.telemetry``);
-- ``GET /health``; the OpenAPI document at ``/schema/openapi.json``;
+- ``GET /health``; the OpenAPI document at ``/schema`` and ``/schema/openapi.json`` (and
+  ``.yaml``), without Litestar's HTML viewers: they load scripts from CDNs (one from a
+  mutable ``latest`` URL) on the admin area's origin, where such a script could act as a
+  signed-in admin;
 - ``/admin/...``: the admin area (``server.routes.admin``, ``server.routes.admin_auth``),
   whose services (``admin``: users, sessions, rate limits, the log buffer) are made here too;
   the log buffer is attached to the root logger while the app runs.
@@ -34,6 +37,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from curator import __version__
@@ -180,7 +184,10 @@ def create_app(
             }
         ),
         openapi_config=OpenAPIConfig(
-            title="WordPress.org Composer registry", version=__version__, path="/schema"
+            title="WordPress.org Composer registry",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
         ),
         debug=settings.debug,
         logging_config=None,

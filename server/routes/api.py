@@ -1,7 +1,8 @@
 """The JSON API: ``GET /api/packages`` (search) and ``GET /api/packages/{vendor}/{slug}``.
 
 Same data and parameters as the HTML pages. The OpenAPI document Litestar generates is at
-``/schema/openapi.json`` (viewers at ``/schema/swagger`` and ``/schema/redoc``).
+``/schema/openapi.json`` (and ``.yaml``); the server serves no HTML viewer of it (they load
+third-party scripts, see :mod:`server.app`): open the URL in any OpenAPI viewer.
 """
 
 from __future__ import annotations

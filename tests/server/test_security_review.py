@@ -65,3 +65,30 @@ def test_notify_batch_with_json_content_type_counts(app_client: Client, content_
     r = app_client.post("/downloads", content=BATCH, headers={"Content-Type": content_type})
     assert r.status_code == 200, r.text
     assert r.json() == {"accepted": 1, "duplicates": 0, "ignored": 0}
+
+
+# --- third-party scripts on the registry's origin ---------------------------------------------
+#
+# Litestar's default OpenAPI viewers (/schema, /schema/redoc, /schema/swagger, ...) are HTML
+# pages that load JavaScript from CDNs (Redoc from cdn.redoc.ly/redoc/latest: a mutable URL),
+# without integrity checks and without a Content-Security-Policy. They run on the same origin
+# as the admin area, where a signed-in browser sends the session cookie to same-origin
+# fetches: a changed or compromised script could read an admin page's CSRF token and promote
+# or roll back builds. The OpenAPI document itself stays available (JSON and YAML).
+
+VIEWERS = ("/schema", "/schema/redoc", "/schema/swagger", "/schema/rapidoc", "/schema/elements")
+
+
+@pytest.mark.parametrize("path", VIEWERS)
+def test_no_page_loads_scripts_from_other_sites(app_client: Client, path: str) -> None:
+    r = app_client.get(path)
+    assert "<script" not in r.text, r.text[:500]
+    assert not r.headers.get("content-type", "").startswith("text/html") or r.status_code == 404
+
+
+def test_the_openapi_document_is_still_served(app_client: Client) -> None:
+    doc = app_client.get("/schema/openapi.json")
+    assert doc.status_code == 200 and "/api/packages" in doc.json()["paths"]
+    assert app_client.get("/schema").json()["openapi"] == doc.json()["openapi"]
+    yaml = app_client.get("/schema/openapi.yaml")
+    assert yaml.status_code == 200 and "/api/packages" in yaml.text
