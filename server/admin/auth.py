@@ -3,9 +3,12 @@
 :meth:`Authenticator.login` is blocking (argon2 takes tens of milliseconds): call it from a
 worker thread. Every refusal for bad credentials looks the same (wrong password, unknown
 account, disabled user), and so does every lockout; an unknown account still costs one
-argon2 verification, so timing does not tell either. A successful login always makes a new
-session with a new random token and deletes the session the browser presented before, if
-any: an identifier known before login (session fixation) never becomes a logged-in one.
+argon2 verification, so timing does not tell either. A locked-out attempt costs none: its
+answer already says "locked out", for unknown accounts too, and the rate limit is what
+bounds the password checks (memory and CPU) one client can make the server do. A
+successful login always makes a new session with a new random token and deletes the session
+the browser presented before, if any: an identifier known before login (session fixation)
+never becomes a logged-in one.
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ class Authenticator:
     ) -> LoginResult:
         attempt = self.limiter.begin(client, email)
         if attempt is None:
-            self.passwords.verify_dummy()
             log.warning("admin login refused: too many failed attempts (client or account)")
             return LoginResult(Outcome.LOCKED)
         user = self.users.find(email)

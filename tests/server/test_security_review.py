@@ -3,16 +3,21 @@ used to work against a real app (Litestar's test client over a real build and da
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
-from conftest import BuildMaker
+from admin_helpers import EMAIL, add_user, csrf_of
+from conftest import BuildMaker, FakeClock
 from litestar.testing import TestClient
 
 from curator.storage.local import LocalStorage
+from server.admin.settings import AdminSettings
 from server.app import create_app
+from server.runtime.engine import default_url
 from server.settings import ServerSettings
 
 Client = TestClient[Any]
@@ -92,3 +97,41 @@ def test_the_openapi_document_is_still_served(app_client: Client) -> None:
     assert app_client.get("/schema").json()["openapi"] == doc.json()["openapi"]
     yaml = app_client.get("/schema/openapi.yaml")
     assert yaml.status_code == 200 and "/api/packages" in yaml.text
+
+
+# --- sign-in attempts once locked out ----------------------------------------------------------
+#
+# The rate limit bounds the password checks one client can make the server do (argon2id,
+# 19 MiB and tens of milliseconds each). A locked-out attempt used to verify a dummy
+# password anyway, so a locked-out client could keep every CPU busy and every worker thread
+# holding 19 MiB with unlimited requests. The 429 itself already says "locked out", whether
+# the account exists or not, so its timing has nothing to hide.
+
+
+def test_locked_out_attempts_cost_no_password_check(
+    storage: LocalStorage, make_build: BuildMaker, clock: FakeClock
+) -> None:
+    make_build()
+    database_url = default_url(storage.root)
+    add_user(database_url)
+    settings = ServerSettings(
+        storage=storage.root,
+        database_url=database_url,
+        admin=AdminSettings(login_max_per_client=4, login_max_per_account=100),
+    )
+    with TestClient(create_app(settings, clock=clock)) as client:
+        token = csrf_of(client.get("/admin/login").text)
+
+        def attempt() -> tuple[int, float]:
+            data = {"csrf_token": token, "email": EMAIL, "password": "wrong password here"}
+            start = time.perf_counter()
+            status = client.post("/admin/login", data=data).status_code
+            return status, time.perf_counter() - start
+
+        failed = [attempt() for _ in range(4)]
+        assert {status for status, _ in failed} == {401}
+        locked = [attempt() for _ in range(8)]
+        assert {status for status, _ in locked} == {429}
+        checked = statistics.median(t for _, t in failed)
+        refused = statistics.median(t for _, t in locked)
+        assert refused < 0.3 * checked, (refused, checked)
