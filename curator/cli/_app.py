@@ -10,7 +10,7 @@ import click
 
 from curator import __version__
 from curator.cli._context import Settings
-from curator.cli._errors import ExitCode, classify_error
+from curator.cli._errors import ExitCode, describe_error
 from curator.logs import configure_from, log_options
 
 
@@ -36,11 +36,28 @@ class CuratorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            code = classify_error(exc)
-            if code is None:
+            settings = ctx.find_object(Settings)
+            described = describe_error(exc, ref=settings.ref if settings else None)
+            if described is None:
                 raise
-            click.echo(f"curator: error: {exc}", err=True)
+            code, message = described
+            click.echo(f"curator: error: {message}", err=True)
             ctx.exit(int(code))
+
+
+def check_prefix(value: str | None, hint: str) -> str | None:
+    """``value`` unchanged when it is a usable data prefix (or None), else a usage error."""
+    from curator.layout import normalize_prefix
+
+    if value is not None:
+        try:
+            normalize_prefix(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not a path inside the repository (no '.', '..' or '\\' parts)",
+                param_hint=hint,
+            ) from None
+    return value
 
 
 @click.group(cls=CuratorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,6 +71,7 @@ class CuratorGroup(click.Group):
 @click.option(
     "--prefix",
     envvar="CURATOR_PREFIX",
+    callback=lambda _ctx, _param, value: check_prefix(value, "--prefix"),
     help="Path of the data tree inside the repository (default: the repository's "
     "curator.prefix config, else 'registry-data/'; '' for a data-only repository).",
 )
@@ -82,8 +100,15 @@ def cli(
     Each `curator sync` run is one commit in the data repository; its SHA is the snapshot id.
 
     \b
-    Exit codes: 0 ok, 1 some packages failed (stored data untouched), 2 bad usage,
-    3 conflict (ref moved / locked), 4 upstream unreachable, 5 data repository invalid.
+    Exit codes:
+      0  ok
+      1  finished with failures: packages failed to sync (stored data untouched),
+         verify found mismatches, a build is invalid, schemas are stale
+      2  bad usage or input (an option, a revision, a build id, a URL)
+      3  conflict (the data ref moved, another run holds the lock)
+      4  upstream or remote unreachable
+      5  data repository, storage or a data file missing or invalid; a failed check
+         (validate, doctor, verify --against)
     """
     configure_from(ctx, verbose)
     ctx.obj = Settings(

@@ -1,4 +1,5 @@
-"""Turning a revision given on the command line into a commit, or a usage error (exit 2)."""
+"""Turning a revision (or an upstream URL) given on the command line into a commit (a
+checked value), or a usage error (exit 2)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ from curator.review.display import literal
 def usage_error(message: str) -> NoReturn:
     click.echo(f"curator: error: {message}", err=True)
     raise click.exceptions.Exit(int(ExitCode.USAGE))
+
+
+def upstream_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: ``--upstream`` must be an absolute http(s) URL (a replay's base)."""
+    from curator.build.text import http_url
+
+    if value is not None and http_url(value) is None:
+        raise click.BadParameter(
+            f"not an absolute http(s) URL: {value!r} (e.g. http://127.0.0.1:8080, the address "
+            "`curator replay` prints)",
+            param_hint="--upstream",
+        )
+    return value
 
 
 def resolve_revision(repo: DataRepo, rev: str | None, what: str = "--commit") -> str:

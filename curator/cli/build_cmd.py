@@ -28,6 +28,7 @@ from curator.build.render import ConfigError
 from curator.build.worker import WorkerError
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
+from curator.cli._revisions import resolve_revision
 from curator.datarepo import DataError
 from curator.gitstore import GitStoreError
 from curator.storage.local import LocalStorage
@@ -82,13 +83,23 @@ def build(
     except SigningError as exc:
         _fail([str(exc)], ExitCode.USAGE)
     repo = settings.open_repo()
+    # exit 2 naming --commit (or --ref) when the revision names no commit, before building
+    sha = resolve_revision(repo, commit)
     target: LocalStorage | None = None
     if out is None:
         target = LocalStorage(storage or settings.storage or DEFAULT_STORAGE)
     try:
-        result = run_build(repo, commit, target, out, full=full, signer=signer)
+        result = run_build(repo, sha, target, out, full=full, signer=signer)
     except OverrideError as exc:
-        _fail(["bad override file(s):", *exc.problems], ExitCode.DATA)
+        _fail(
+            [
+                "bad override file(s):",
+                *exc.problems,
+                f"(`curator validate{f' --commit {commit}' if commit else ''}` lists every "
+                "problem)",
+            ],
+            ExitCode.DATA,
+        )
     except (ConfigError, DataError, GitStoreError) as exc:
         _fail([str(exc)], ExitCode.DATA)
     except FileExistsError as exc:

@@ -122,7 +122,14 @@ def preview(settings: Settings, base: str, head: str, author: str) -> None:
     metavar="OWNER/NAME",
     help="The GitHub repository of the pull request (default: $GITHUB_REPOSITORY).",
 )
-@click.option("--pr", "number", required=True, type=click.IntRange(min=1), metavar="N")
+@click.option(
+    "--pr",
+    "number",
+    required=True,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="The pull request's number.",
+)
 @click.option("--base", metavar="SHA", help="Base commit (default: the pull request's).")
 @click.option("--head", metavar="SHA", help="Head commit (default: the pull request's).")
 @click.option("--author", metavar="LOGIN", help="Author (default: the pull request's).")

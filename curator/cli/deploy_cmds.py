@@ -5,9 +5,10 @@ Local storage (``--storage DIR``, default ``storage/``, env ``CURATOR_STORAGE``)
 ``--to`` promotes a build locally; with ``--to s3://bucket/prefix`` it uploads it to S3/R2.
 
 Exit codes: 0 ok; 1 verification found mismatches or the build is invalid; 2 bad usage
-(unknown build id, malformed URL); 5 storage or bucket problem (missing manifest, network,
-credentials). Messages name the offending file. ``verify --against`` (a mirror's check of a
-published registry, :mod:`curator.cli.verify_against`) exits 5 for any failed check.
+(unknown or malformed build id, malformed URL); 5 storage or bucket problem (no storage
+directory, missing manifest, network, credentials). Messages name the offending file.
+``verify --against`` (a mirror's check of a published registry,
+:mod:`curator.cli.verify_against`) exits 5 for any failed check.
 """
 
 from __future__ import annotations
@@ -53,7 +54,11 @@ def _errors() -> Iterator[None]:
             click.echo(f"  {problem}", err=True)
         raise click.exceptions.Exit(int(ExitCode.PARTIAL)) from exc
     except NoSuchBuildError as exc:
-        _fail(str(exc), ExitCode.USAGE)
+        store = _storage(click.get_current_context().params.get("storage"))
+        _fail(
+            f"no build {exc.build_id!r} in {store.builds_dir} (`curator builds` lists them)",
+            ExitCode.USAGE,
+        )
     except (StorageError, ManifestError, S3Error, DeployError) as exc:
         _fail(str(exc), ExitCode.DATA)
     except OSError as exc:
@@ -66,6 +71,30 @@ def _storage(storage: Path | None) -> LocalStorage:
     settings = ctx.find_object(Settings)
     root = storage or (settings.storage if settings else None) or DEFAULT_STORAGE
     return LocalStorage(root)
+
+
+def _existing_storage(storage: Path | None) -> LocalStorage:
+    """The storage, or exit 5 naming it when it does not exist (a mistyped --storage)."""
+    store = _storage(storage)
+    if not store.root.is_dir():
+        _fail(
+            f"storage directory {store.root} does not exist: give --storage DIR (or set "
+            "CURATOR_STORAGE) naming the one `curator build` writes to",
+            ExitCode.DATA,
+        )
+    return store
+
+
+def _build_id(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a build id is a directory name in the storage, nothing else."""
+    from curator.storage.local import check_build_id
+
+    if value is not None:
+        try:
+            check_build_id(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{exc} (`curator builds` lists them)") from None
+    return value
 
 
 def _quiet() -> bool:
@@ -112,7 +141,7 @@ def _bucket(url: str, endpoint_url: str | None, region: str | None, workers: int
 
 
 @click.command("deploy")
-@click.argument("build_id", required=False)
+@click.argument("build_id", required=False, callback=_build_id)
 @click.option("--to", "to", metavar="s3://BUCKET/PREFIX", help="Upload to S3/R2 instead.")
 @click.option(
     "--dir",
@@ -128,7 +157,13 @@ def _bucket(url: str, endpoint_url: str | None, region: str | None, workers: int
     show_default=True,
     help="With --to: delete keys the build no longer names once orphaned this long.",
 )
-@click.option("--workers", type=click.IntRange(1, 128), default=16, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 128),
+    default=16,
+    show_default=True,
+    help="Files hashed or transferred in parallel.",
+)
 @click.option("--dry-run", is_flag=True, help="With --to: plan and report, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_storage_option
@@ -158,6 +193,7 @@ def deploy(
         if to is None:
             if directory is not None or dry_run:
                 raise click.UsageError("--dir and --dry-run need --to")
+            store = _existing_storage(storage)
             target_id = build_id or store.newest_valid()
             if target_id is None:
                 _fail(f"no valid build in {store.builds_dir}", ExitCode.DATA)
@@ -177,6 +213,7 @@ def deploy(
         if directory is not None and build_id is not None:
             raise click.UsageError("give BUILD_ID or --dir, not both")
         if directory is None:
+            store = _existing_storage(storage)
             chosen = build_id or store.current() or store.newest_valid()
             if chosen is None:
                 _fail(f"no valid build in {store.builds_dir}", ExitCode.DATA)
@@ -210,12 +247,12 @@ def deploy(
 
 
 @click.command("rollback")
-@click.argument("build_id", required=False)
+@click.argument("build_id", required=False, callback=_build_id)
 @_storage_option
 def rollback(build_id: str | None, storage: Path | None) -> None:
     """Switch the local `current` build back to BUILD_ID, or to the previously promoted one."""
     with _errors():
-        store = _storage(storage)
+        store = _existing_storage(storage)
         previous = store.current()
         info = store.rollback(build_id)
         click.echo(f"current is now {info.id} (commit {info.commit}); was {previous}")
@@ -234,7 +271,7 @@ def rollback(build_id: str | None, storage: Path | None) -> None:
 def cleanup(keep: int, storage: Path | None) -> None:
     """Delete old local builds."""
     with _errors():
-        store = _storage(storage)
+        store = _existing_storage(storage)
         removed = store.cleanup(keep)
         for build_id in removed:
             click.echo(f"removed {build_id}")
@@ -243,7 +280,13 @@ def cleanup(keep: int, storage: Path | None) -> None:
 
 
 @click.command("verify")
-@click.option("--build", "build_id", metavar="ID", help="A stored build (default: current).")
+@click.option(
+    "--build",
+    "build_id",
+    metavar="ID",
+    callback=_build_id,
+    help="A stored build (default: current).",
+)
 @click.option(
     "--dir",
     "directory",
@@ -286,7 +329,13 @@ def cleanup(keep: int, storage: Path | None) -> None:
     help="With --against: accept a manifest older than the newest one accepted before.",
 )
 @_s3_options
-@click.option("--workers", type=click.IntRange(1, 128), default=16, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 128),
+    default=16,
+    show_default=True,
+    help="Files hashed or transferred in parallel.",
+)
 @_storage_option
 def verify(
     build_id: str | None,
@@ -353,7 +402,7 @@ def verify(
             where = target.url
         else:
             if directory is None:
-                store = _storage(storage)
+                store = _existing_storage(storage)
                 name = build_id or store.current()
                 if name is None:
                     _fail(
@@ -387,7 +436,7 @@ def verify(
 def builds(validate: bool, storage: Path | None) -> None:
     """List local builds, oldest first; `*` marks the current one."""
     with _errors():
-        store = _storage(storage)
+        store = _existing_storage(storage)
         current = store.current()
         infos = store.builds(validate=validate)
         if not infos:

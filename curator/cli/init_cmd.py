@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from curator.build.text import http_url
+from curator.cli._app import check_prefix
+from curator.cli._errors import ExitCode
 from curator.datarepo import DEFAULT_PREFIX, create
 from curator.layout import is_valid_slug, normalize_prefix
 from curator.models import RegistryConfig, UpstreamConfig
@@ -25,12 +27,17 @@ from curator.sync import DEFAULT_AUTHOR
     help="Where the data tree lives in the repository ('' for a data-only repository). "
     "Remembered in the repository's config, so later commands need no --prefix.",
 )
-@click.option("--name", default="WordPress.org Composer registry", show_default=True)
+@click.option(
+    "--name",
+    default="WordPress.org Composer registry",
+    show_default=True,
+    help="Name of the registry (registry.json).",
+)
 @click.option("--upstream", metavar="BASE", help="Point every upstream endpoint at BASE.")
 @click.option("--plugin", "plugins", multiple=True, metavar="SLUG", help="Fixed plugin slug.")
 @click.option("--theme", "themes", multiple=True, metavar="SLUG", help="Fixed theme slug.")
 @click.option("--no-svn", is_flag=True, help="Sync only the fixed slugs (no SVN discovery).")
-@click.option("--branch", default="main", show_default=True)
+@click.option("--branch", default="main", show_default=True, help="Branch the sync runs commit to.")
 @click.option(
     "--public-url",
     metavar="URL",
@@ -61,10 +68,21 @@ def init(
     for slug in (*plugins, *themes):
         if not is_valid_slug(slug):
             raise click.BadParameter(f"invalid slug {slug!r}", param_hint="--plugin/--theme")
-    for value, hint in ((public_url, "--public-url"), (notify_batch, "--notify-batch")):
+    for value, hint in (
+        (upstream, "--upstream"),
+        (public_url, "--public-url"),
+        (notify_batch, "--notify-batch"),
+    ):
         if value is not None and http_url(value) is None:
             raise click.BadParameter(f"not an absolute http(s) URL: {value!r}", param_hint=hint)
-    prefix = normalize_prefix(data_prefix)
+    prefix = normalize_prefix(check_prefix(data_prefix, "--prefix") or "")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        click.echo(
+            f"curator: error: {directory}: exists and is not an empty directory "
+            "(the data repository is a bare git repository of its own: give a new directory)",
+            err=True,
+        )
+        raise click.exceptions.Exit(int(ExitCode.USAGE))
     config = RegistryConfig(
         name=name,
         upstream=UpstreamConfig.from_base(upstream) if upstream else UpstreamConfig(),
@@ -72,12 +90,21 @@ def init(
         public_url=public_url,
         notify_batch=notify_batch,
     )
-    repo = create(
-        directory,
-        config,
-        prefix=prefix,
-        branch=branch,
-        author=DEFAULT_AUTHOR,
-        timestamp=int(time.time()),
-    )
+    try:
+        repo = create(
+            directory,
+            config,
+            prefix=prefix,
+            branch=branch,
+            author=DEFAULT_AUTHOR,
+            timestamp=int(time.time()),
+        )
+    except OSError as exc:
+        where = exc.filename or directory
+        click.echo(
+            f"curator: error: cannot create the data repository in {directory}: "
+            f"{where}: {exc.strerror or exc} (choose a directory you can write to)",
+            err=True,
+        )
+        raise click.exceptions.Exit(int(ExitCode.DATA)) from None
     click.echo(f"Initialised data repository {directory} (prefix {prefix!r}) at {repo.head()}")

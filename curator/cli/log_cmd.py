@@ -19,7 +19,14 @@ def _iso(ts: int) -> str:
 
 
 @click.command("log")
-@click.option("-n", "--max-count", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "-n",
+    "--max-count",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="List at most N runs, newest first.",
+)
 @click.option("--all", "show_all", is_flag=True, help="Also list commits that are not sync runs.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_settings

@@ -12,6 +12,7 @@ import click
 
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
+from curator.cli._revisions import upstream_option
 from curator.cli.sync_cmd import _TYPES, print_report, report_json
 from curator.pipeline import PipelineLockedError, PipelineOptions, pipeline_lock, run_pipeline
 from curator.sync import SyncOptions
@@ -20,12 +21,43 @@ DEFAULT_STORAGE = Path("storage")
 
 
 @click.command()
-@click.option("--type", "type_", type=click.Choice(list(_TYPES)), default="all", show_default=True)
+@click.option(
+    "--type",
+    "type_",
+    type=click.Choice(list(_TYPES)),
+    default="all",
+    show_default=True,
+    help="Which packages to sync.",
+)
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages this run.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
-@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True)
-@click.option("--upstream", metavar="BASE", envvar="CURATOR_UPSTREAM", help="Replay base URL.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Upstream requests in flight at most.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds allowed for one upstream request.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="Repeats of a request that timed out or got a 5xx (with backoff).",
+)
+@click.option(
+    "--upstream",
+    metavar="BASE",
+    envvar="CURATOR_UPSTREAM",
+    callback=upstream_option,
+    help="Point every upstream endpoint at BASE (a local replay), overriding registry.json.",
+)
 @click.option(
     "--to",
     metavar="s3://BUCKET/PREFIX",
@@ -33,7 +65,13 @@ DEFAULT_STORAGE = Path("storage")
     help="Also upload the build to S3/R2.",
 )
 @click.option("--endpoint-url", envvar="CURATOR_S3_ENDPOINT", help="S3-compatible endpoint.")
-@click.option("--grace-hours", type=click.FloatRange(min=0), default=24.0, show_default=True)
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="With --to: delete keys the build no longer names once orphaned this long.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every step.")
 @pass_settings
 def pipeline(
@@ -59,6 +97,11 @@ def pipeline(
     """
     from curator.cli._progress import BarProgress
     from curator.signing import SigningError, load_signing_key
+
+    if to is not None:  # a bad target is a usage error before anything runs
+        from curator.cli.deploy_cmds import _check_url
+
+        _check_url(to, "--to")
 
     try:
         signer = load_signing_key(os.environ)

@@ -17,6 +17,7 @@ from curator.schemas import stale_schemas, write_schemas
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("schemas"),
     show_default=True,
+    help="Directory of the schema files.",
 )
 @click.option("--check", is_flag=True, help="Fail (exit 1) when a schema file is stale.")
 def schemas(directory: Path, check: bool) -> None:

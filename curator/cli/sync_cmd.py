@@ -13,6 +13,7 @@ from rich.table import Table
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._progress import BarProgress
+from curator.cli._revisions import upstream_option
 from curator.datarepo import DataRepo
 from curator.layout import PackageType, is_valid_slug
 from curator.pipeline import run_sync
@@ -32,23 +33,55 @@ _SHOWN = (
 
 
 @click.command()
-@click.option("--type", "type_", type=click.Choice(list(_TYPES)), default="all", show_default=True)
+@click.option(
+    "--type",
+    "type_",
+    type=click.Choice(list(_TYPES)),
+    default="all",
+    show_default=True,
+    help="Which packages to sync.",
+)
 @click.option(
     "--slug", "slugs", multiple=True, metavar="SLUG", help="Sync only these (repeatable)."
 )
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages; the rest wait.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=16, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True)
-@click.option("--retries", type=click.IntRange(0, 20), default=3, show_default=True)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Upstream requests in flight at most.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds allowed for one upstream request.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=3,
+    show_default=True,
+    help="Repeats of a request that timed out or got a 5xx (with backoff).",
+)
 @click.option(
     "--upstream",
     metavar="BASE",
     envvar="CURATOR_UPSTREAM",
+    callback=upstream_option,
     help="Point every upstream endpoint at BASE (a local replay), overriding registry.json.",
 )
 @click.option("--full", is_flag=True, help="Rediscover every slug from the SVN listings.")
 @click.option("--dry-run", is_flag=True, help="Fetch and compare, but commit nothing.")
-@click.option("--author", default=DEFAULT_AUTHOR, envvar="CURATOR_AUTHOR", show_default=True)
+@click.option(
+    "--author",
+    default=DEFAULT_AUTHOR,
+    envvar="CURATOR_AUTHOR",
+    show_default=True,
+    help="Git author of the sync commit, 'Name <email>'.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 @pass_settings
 def sync(

@@ -69,7 +69,13 @@ def _ready(base_url: str) -> None:
     default=None,
     help="Base URL written into rewritten download links (default: request Host).",
 )
-@click.option("--latency-ms", type=float, default=0.0, show_default=True)
+@click.option(
+    "--latency-ms",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Delay added to every answer, in milliseconds.",
+)
 @click.option(
     "--error-rate",
     type=float,
@@ -101,13 +107,19 @@ def _ready(base_url: str) -> None:
 @click.option(
     "--hang-rate", type=float, default=0.0, show_default=True, help="Share of requests that hang."
 )
-@click.option("--hang-seconds", type=float, default=3600.0, show_default=True)
+@click.option(
+    "--hang-seconds",
+    type=float,
+    default=3600.0,
+    show_default=True,
+    help="How long a hanging request hangs.",
+)
 @click.option(
     "--sticky",
     is_flag=True,
     help="Decide faults by hash(seed, slug): retries of a slug fail the same way.",
 )
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault injection.")
 @click.option(
     "--fault-scope",
     type=click.Choice(["info", "all"]),

@@ -81,9 +81,13 @@ def test_deploy_promotes_the_newest_valid_build(storage: LocalStorage) -> None:
 
 
 def test_storage_option_on_the_command_and_empty_storage(tmp_path: Path) -> None:
-    result = CliRunner().invoke(deploy, ["--storage", str(tmp_path / "none")])
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(deploy, ["--storage", str(tmp_path / "empty")])
     assert result.exit_code == 5
     assert "no valid build" in result.stderr
+    result = CliRunner().invoke(deploy, ["--storage", str(tmp_path / "none")])
+    assert result.exit_code == 5
+    assert f"storage directory {tmp_path / 'none'} does not exist" in result.stderr
 
 
 def test_rollback_and_cleanup(storage: LocalStorage) -> None:
