@@ -62,7 +62,14 @@ def normalize_stream(source: BinaryIO, sink: BinaryIO) -> int:
 
 @versions.command("normalize")
 @click.argument("source", type=click.File("rb"), default="-", metavar="[FILE]")
-@click.option("-o", "--output", "sink", type=click.File("wb"), default="-", help="Default: stdout.")
+@click.option(
+    "-o",
+    "--output",
+    "sink",
+    type=click.File("wb", lazy=False),  # an unwritable path is a usage error (exit 2)
+    default="-",
+    help="Write the JSON lines to this file (default: stdout).",
+)
 def normalize_command(source: BinaryIO, sink: BinaryIO) -> None:
     """Normalise versions as Composer does: one per line -> [input, normalized|null].
 

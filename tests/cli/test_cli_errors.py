@@ -254,3 +254,10 @@ def test_the_group_help_documents_every_exit_code() -> None:
     codes = [line.split()[0] for line in section.splitlines() if line[:5].strip().isdigit()]
     assert codes == [str(int(code)) for code in ExitCode]
     assert "verify found mismatches" in section
+
+
+def test_an_output_file_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "out.jsonl"
+    result = CliRunner().invoke(cli, ["versions", "normalize", "-o", str(target)], input="1.0\n")
+    assert result.exit_code == ExitCode.USAGE
+    assert f"Invalid value for '-o' / '--output': '{target}': No such file" in result.stderr
