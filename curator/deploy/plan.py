@@ -43,7 +43,9 @@ from curator.build.manifest import (
 STATE_DIR = RESERVED_DIR  # "<prefix>/.curator/": the deployer's own bookkeeping
 PENDING_DELETES = f"{STATE_DIR}/pending-deletes.json"
 IN_PROGRESS = f"{STATE_DIR}/deploy-in-progress.json"
+DEPLOYED = f"{STATE_DIR}/deployed.json"  # what the last complete deploy left (see Deployed)
 DEFAULT_GRACE = dt.timedelta(hours=24)
+DEFAULT_RESCAN_AFTER = dt.timedelta(hours=24)
 
 
 class FileKind(StrEnum):
@@ -273,6 +275,35 @@ def decode_pending(raw: bytes) -> dict[str, dt.datetime]:
     if not isinstance(keys, dict):
         raise ValueError('expected {"format": 1, "keys": {path: time}}')
     return {str(p): parse_time(str(t)) for p, t in keys.items()}
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """Written by every complete deploy: the ``manifest.json`` it left (by sha256) and when
+    the prefix was last listed in full. While the bucket's manifest is still that one and
+    no deploy was interrupted, the deployed manifest plus the pending deletions describe
+    every key under the prefix, so a deploy need not list it."""
+
+    manifest_sha256: str
+    scanned: dt.datetime
+
+
+def encode_deployed(record: Deployed) -> bytes:
+    return canonical.dumps(
+        {
+            "format": 1,
+            "manifest_sha256": record.manifest_sha256,
+            "scanned": format_time(record.scanned),
+        }
+    )
+
+
+def decode_deployed(raw: bytes) -> Deployed:
+    """Parse deployed.json; ``ValueError`` if it is not what :func:`encode_deployed` wrote."""
+    data = canonical.loads(raw)
+    if not isinstance(data, dict) or not isinstance(data.get("manifest_sha256"), str):
+        raise ValueError('expected {"format": 1, "manifest_sha256": ..., "scanned": ...}')
+    return Deployed(data["manifest_sha256"], parse_time(str(data.get("scanned"))))
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@
 A deploy makes the bucket serve the build, uploading as little as possible and never leaving
 clients with an inconsistent entry point:
 
-1. List the keys under the prefix and read the deployed ``manifest.json``, the deployer's
-   bookkeeping under ``<prefix>/.curator/`` (pending deletions; the record of an interrupted
-   deploy), then plan with :mod:`curator.deploy.plan`.
+1. Read the deployed ``manifest.json`` and the deployer's bookkeeping under
+   ``<prefix>/.curator/`` (pending deletions; the record of an interrupted deploy; the record
+   ``deployed.json`` each complete deploy leaves), then plan with :mod:`curator.deploy.plan`.
+   The keys under the prefix are listed only when that bookkeeping cannot be trusted (first
+   deploy, another deployer, an interrupted deploy) or the last full listing is older than a
+   day (``rescan``), so a routine deploy costs a few requests plus its uploads, not one
+   request per 1,000 keys (:func:`read_remote_state`).
 2. Record what is about to be written (``.curator/deploy-in-progress.json``).
 3. Upload, phase by phase (a phase finishes before the next starts): ``p2/`` files, other
    files, ``packages.json``, ``manifest.json``, and last, for a signed build, its signature
@@ -14,7 +18,8 @@ clients with an inconsistent entry point:
    store checks the bytes), Content-Type, Cache-Control and the sha256 in
    ``x-amz-meta-sha256``.
 4. Delete orphans whose grace period has passed, record the others in
-   ``.curator/pending-deletes.json``, and drop the in-progress record.
+   ``.curator/pending-deletes.json``, write ``.curator/deployed.json``, and drop the
+   in-progress record.
 
 A deploy killed anywhere before step 3's last PUT leaves the old ``packages.json`` and
 ``manifest.json`` in place, and no key the old manifest names is deleted; the only keys that
@@ -24,7 +29,8 @@ interrupted one may have touched, so it completes the job whatever build it depl
 Deploys to one prefix must not run concurrently (use a CI concurrency group).
 
 The prefix belongs to the curator: a key under it that the deployed build does not name is
-scheduled for deletion (after the grace period), whoever wrote it.
+scheduled for deletion (after the grace period), whoever wrote it, once a full listing
+finds it.
 
 Cache policy (``Cache-Control`` per file kind; see :data:`curator.deploy.plan.POLICIES`):
 
@@ -55,6 +61,7 @@ per build, so it may be cached for an hour. Bookkeeping objects are never cached
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -85,8 +92,11 @@ from curator.build.manifest import (
 from curator.deploy import plan as planning
 from curator.deploy.plan import (
     DEFAULT_GRACE,
+    DEFAULT_RESCAN_AFTER,
+    DEPLOYED,
     IN_PROGRESS,
     PENDING_DELETES,
+    Deployed,
     InProgress,
     Phase,
 )
@@ -279,13 +289,90 @@ class RemoteState:
     pending: Mapping[str, dt.datetime]
     in_progress: InProgress | None
     signature_raw: bytes | None = None  # the deployed manifest.json.sig, if any
+    # True: ``listed`` is a listing of the prefix; False: it is what the deployed manifest
+    # and the pending deletions name (sizes from the manifest), see read_remote_state
+    scanned: bool = True
+    last_scan: dt.datetime | None = None  # when the prefix was last listed in full
+    deployed: Deployed | None = None  # the record the last complete deploy left
 
     @property
     def manifest_sha256(self) -> str | None:
         return None if self.manifest_raw is None else hashlib.sha256(self.manifest_raw).hexdigest()
 
 
-def read_remote_state(target: S3Bucket) -> RemoteState:
+def read_remote_state(
+    target: S3Bucket,
+    *,
+    rescan: bool | None = None,
+    now: dt.datetime | None = None,
+    rescan_after: dt.timedelta = DEFAULT_RESCAN_AFTER,
+) -> RemoteState:
+    """What the bucket holds, for planning a deploy.
+
+    Listing the prefix costs one request per 1,000 keys (seconds at WordPress.org scale), so
+    by default (``rescan=None``) it is listed only when the bookkeeping cannot be trusted: no
+    readable ``manifest.json``, no ``.curator/deployed.json`` naming that very manifest (a
+    first deploy, or another deployer wrote it), an interrupted deploy, or a last full listing
+    older than ``rescan_after``. Otherwise the deployed manifest and the pending deletions
+    stand for the listing, and objects removed or keys added behind the deployer's back are
+    found by the next full listing (``rescan=True`` forces one; ``curator verify`` checks
+    every object). ``rescan=False`` lists only when the bookkeeping cannot be trusted.
+    """
+    if rescan is not True:
+        known = _known_state(target, now or _utcnow(), None if rescan is False else rescan_after)
+        if known is not None:
+            return known
+    return _scanned_state(target)
+
+
+def _known_state(
+    target: S3Bucket, now: dt.datetime, rescan_after: dt.timedelta | None
+) -> RemoteState | None:
+    """The remote state from the bookkeeping alone; None when a listing is needed."""
+    raw_deployed = target.get(DEPLOYED)
+    raw = target.get(MANIFEST_NAME)
+    if raw_deployed is None or raw is None or target.get(IN_PROGRESS) is not None:
+        return None
+    try:
+        deployed = planning.decode_deployed(raw_deployed)
+        manifest = Manifest.from_bytes(raw)
+    except (ValueError, ManifestError):
+        return None
+    if deployed.manifest_sha256 != hashlib.sha256(raw).hexdigest():
+        return None  # somebody else deployed since: list
+    if rescan_after is not None and now - deployed.scanned >= rescan_after:
+        return None
+    pending: dict[str, dt.datetime] = {}
+    raw_pending = target.get(PENDING_DELETES)
+    if raw_pending is not None:
+        try:
+            pending = planning.decode_pending(raw_pending)
+        except ValueError:
+            return None  # a listing finds the orphans again
+    signature = target.get(SIGNATURE_NAME)
+    listed = {path: Listed(entry.size, "") for path, entry in manifest.files.items()}
+    listed[MANIFEST_NAME] = Listed(len(raw), "")
+    listed[DEPLOYED] = Listed(len(raw_deployed), "")
+    if signature is not None:
+        listed[SIGNATURE_NAME] = Listed(len(signature), "")
+    if raw_pending is not None:
+        listed[PENDING_DELETES] = Listed(len(raw_pending), "")
+    for path in pending:
+        listed.setdefault(path, Listed(-1, ""))
+    return RemoteState(
+        listed,
+        manifest,
+        raw,
+        pending,
+        None,
+        signature,
+        scanned=False,
+        last_scan=deployed.scanned,
+        deployed=deployed,
+    )
+
+
+def _scanned_state(target: S3Bucket) -> RemoteState:
     listed = target.listing()
     raw = target.get(MANIFEST_NAME) if MANIFEST_NAME in listed else None
     manifest = None
@@ -319,7 +406,14 @@ def read_remote_state(target: S3Bucket) -> RemoteState:
                 # We cannot tell what it touched: treat every listed path as dirty.
                 in_progress = InProgress("", "", dt.datetime.now(dt.UTC), frozenset(listed))
     signature = target.get(SIGNATURE_NAME) if SIGNATURE_NAME in listed else None
-    return RemoteState(listed, manifest, raw, pending, in_progress, signature)
+    deployed = None
+    raw_deployed = target.get(DEPLOYED) if DEPLOYED in listed else None
+    if raw_deployed is not None:
+        with contextlib.suppress(ValueError):
+            deployed = planning.decode_deployed(raw_deployed)
+    return RemoteState(
+        listed, manifest, raw, pending, in_progress, signature, scanned=True, deployed=deployed
+    )
 
 
 @dataclass
@@ -338,6 +432,7 @@ class DeployReport:
     seconds: float = 0.0
     reasons: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
+    scanned: bool = True  # the prefix was listed (else the bookkeeping stood for the listing)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -357,18 +452,24 @@ def deploy_build(
     on_upload: ProgressHook | None = None,
     dry_run: bool = False,
     validate: bool = True,
+    rescan: bool | None = None,
+    rescan_after: dt.timedelta = DEFAULT_RESCAN_AFTER,
 ) -> DeployReport:
     """Make ``target`` serve the build in ``directory``; see the module docstring.
 
+    ``rescan`` and ``rescan_after``: when the prefix is listed, see :func:`read_remote_state`.
     ``on_upload(path, size)`` is called (from worker threads) after each successful PUT.
     Raises :class:`InvalidBuildError` if the build does not validate (nothing is written),
     :class:`DeployError` if an upload fails (the old entry point stays), :class:`S3Error` if
     the bucket cannot be read.
     """
     started = time.monotonic()
-    # Listing the bucket is network-bound and hashing the build CPU-bound: overlap them.
+    now = clock()
+    # Reading the bucket is network-bound and hashing the build CPU-bound: overlap them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="deploy-list") as lister:
-        remote = lister.submit(read_remote_state, target)
+        remote = lister.submit(
+            read_remote_state, target, rescan=rescan, now=now, rescan_after=rescan_after
+        )
         try:
             if validate:
                 problems = validate_build(directory)
@@ -395,7 +496,7 @@ def deploy_build(
     upload_plan = planning.plan_uploads(
         new_files,
         old_files,
-        remote={p: o.size for p, o in state.listed.items()},
+        remote={p: o.size for p, o in state.listed.items()} if state.scanned else None,
         dirty=dirty,
     )
     report = DeployReport(
@@ -405,10 +506,10 @@ def deploy_build(
         files=len(new_files),
         skipped=upload_plan.skipped,
         dry_run=dry_run,
+        scanned=state.scanned,
     )
     for reason in upload_plan.reasons.values():
         report.reasons[reason.value] = report.reasons.get(reason.value, 0) + 1
-    now = clock()
     delete_plan = planning.plan_deletions(
         new_files, state.listed, state.pending, now=now, grace=grace
     )
@@ -455,6 +556,10 @@ def deploy_build(
             target.put(PENDING_DELETES, planning.encode_pending(still))
     elif PENDING_DELETES in state.listed:
         target.delete([PENDING_DELETES])
+    scanned = now if state.scanned else state.last_scan or now
+    done = Deployed(new_files[MANIFEST_NAME].sha256, scanned)
+    if done != state.deployed:
+        target.put(DEPLOYED, planning.encode_deployed(done))
     if before_manifest or IN_PROGRESS in state.listed:
         target.delete([IN_PROGRESS])
     report.seconds = time.monotonic() - started

@@ -18,7 +18,7 @@ import pytest
 from curator.build import synthetic
 from curator.build.manifest import MANIFEST_NAME, InvalidBuildError, Manifest
 from curator.deploy import plan
-from curator.deploy.plan import IN_PROGRESS, PENDING_DELETES
+from curator.deploy.plan import DEPLOYED, IN_PROGRESS, PENDING_DELETES
 from curator.deploy.s3 import DeployError, S3Bucket, S3Error, deploy_build
 from curator.deploy.verify import Problem, verify_bucket
 
@@ -104,7 +104,12 @@ def test_first_deploy_uploads_everything_with_headers(
     assert report.bytes_uploaded == m1.total_bytes + len((directory / MANIFEST_NAME).read_bytes())
     assert report.reasons == {"new": len(every)}
     assert report.previous_commit is None and report.commit == m1.commit
-    assert set(bucket.listing()) == every  # no bookkeeping left behind
+    assert report.scanned  # nothing deployed yet: the prefix is listed
+    # the only bookkeeping left: what this deploy published, and when it listed the prefix
+    assert set(bucket.listing()) == {*every, DEPLOYED}
+    deployed = plan.decode_deployed(bucket.get(DEPLOYED) or b"")
+    sha = hashlib.sha256((directory / MANIFEST_NAME).read_bytes()).hexdigest()
+    assert deployed == plan.Deployed(sha, T0)
 
     expected = {
         "packages.json": ("application/json", "public, max-age=60, must-revalidate"),
@@ -144,6 +149,7 @@ def test_second_deploy_uploads_only_changed_files_in_order(
     assert report.skipped == len(m2.files) + 1 - 5
     assert report.reasons == {"changed": 5}
     assert report.previous_commit == m1.commit
+    assert not report.scanned  # the bookkeeping named the deployed manifest: no listing
 
     # p2 files complete before packages.json starts, which completes before manifest.json.
     key = bucket.key
@@ -172,7 +178,8 @@ def test_stale_keys_survive_until_the_grace_period_passed(
     bucket.put("stray.txt", b"left by hand")
 
     t1 = T0 + dt.timedelta(hours=1)
-    report = deploy_build(tmp_path / "b2", bucket, clock=lambda: t1)
+    # a routine deploy knows the keys it wrote; a key written by hand takes a full listing
+    report = deploy_build(tmp_path / "b2", bucket, clock=lambda: t1, rescan=True)
     orphans = sorted([*gone, "search.sqlite", "stray.txt"])
     assert (report.scheduled, report.deleted, report.pending) == (8, 0, 8)
     listed = bucket.listing()
@@ -198,8 +205,93 @@ def test_stale_keys_survive_until_the_grace_period_passed(
     listed = bucket.listing()
     assert not (set(orphans) - set(back)) & set(listed)
     assert PENDING_DELETES not in listed
-    assert set(listed) == {*m3.files, MANIFEST_NAME}
+    assert set(listed) == {*m3.files, MANIFEST_NAME, DEPLOYED}
     assert verify_bucket(bucket, m3) == []
+
+
+class Lists:
+    """Counts the ListObjectsV2 requests the client makes."""
+
+    def __init__(self, client: S3Client) -> None:
+        self.client = client
+        self.count = 0
+
+    def _count(self, **_: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> Lists:
+        self.client.meta.events.register("before-call.s3.ListObjectsV2", self._count, "lists")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.client.meta.events.unregister("before-call.s3.ListObjectsV2", unique_id="lists")
+
+
+def test_routine_deploys_do_not_list_the_prefix_and_a_rescan_repairs_the_rest(
+    bucket: S3Bucket, build1: tuple[Path, Manifest], tmp_path: Path, s3_client: S3Client
+) -> None:
+    """Listing costs a request per 1,000 keys: a deploy lists only when its bookkeeping
+    cannot be trusted, or once its last full listing is older than ``rescan_after``."""
+    directory, m1 = build1
+    with Lists(bucket.client) as lists:
+        first = deploy_build(directory, bucket, clock=lambda: T0)
+    assert first.scanned and lists.count >= 1
+
+    m2 = synthetic.write(tmp_path / "b2", NAMES[1:], revisions=change(m1, 0.01), label="two")
+    t1 = T0 + dt.timedelta(hours=1)
+    with Lists(bucket.client) as lists:
+        report = deploy_build(tmp_path / "b2", bucket, clock=lambda: t1)
+    assert (lists.count, report.scanned) == (0, False)
+    differ = {p for p, e in m2.files.items() if m1.files.get(p) != e}
+    assert report.uploaded == len(differ) + 1  # and manifest.json
+    # orphans still come from the deployed manifest: NAMES[0]'s files and search.sqlite
+    assert (report.scheduled, report.pending) == (3, 3)
+    assert verify_bucket(bucket, m2) == []
+
+    # Behind the deployer's back: an object deleted, a key added. A routine deploy cannot
+    # know; verify names the damage; a rescan repairs it and schedules the stranger.
+    lost = p2_paths(m2)[5]
+    s3_client.delete_object(Bucket=bucket.bucket, Key=bucket.key(lost))
+    bucket.put("stray.txt", b"left by hand")
+    routine = deploy_build(tmp_path / "b2", bucket, clock=lambda: t1)
+    assert (routine.scanned, routine.uploaded, routine.scheduled) == (False, 0, 0)
+    damage = [(p.path, p.problem) for p in verify_bucket(bucket, m2)]
+    assert sorted(damage) == [(lost, Problem.MISSING), ("stray.txt", Problem.EXTRA)]
+    with Lists(bucket.client) as lists:
+        repaired = deploy_build(tmp_path / "b2", bucket, clock=lambda: t1, rescan=True)
+    assert repaired.scanned and lists.count >= 1
+    assert (repaired.uploaded, repaired.reasons) == (1, {"missing": 1})
+    assert repaired.scheduled == 1  # stray.txt
+    assert verify_bucket(bucket, m2) == []
+    assert plan.decode_deployed(bucket.get(DEPLOYED) or b"").scanned == t1
+
+    # The last full listing ages: after rescan_after the next deploy lists again.
+    later = t1 + dt.timedelta(hours=24)
+    assert (
+        deploy_build(tmp_path / "b2", bucket, clock=lambda: later - dt.timedelta(1e-3)).scanned
+        is False
+    )
+    assert deploy_build(tmp_path / "b2", bucket, clock=lambda: later).scanned is True
+    assert deploy_build(tmp_path / "b2", bucket, clock=lambda: later, rescan=False).scanned is False
+
+
+def test_a_manifest_another_deployer_wrote_makes_the_next_deploy_list(
+    bucket: S3Bucket, build1: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    """An older curator (or any other tool) that deploys leaves our record naming a manifest
+    that is no longer the bucket's: the next deploy cannot trust it and lists the prefix."""
+    directory, m1 = build1
+    deploy_build(directory, bucket, clock=lambda: T0)
+    ours = bucket.get(DEPLOYED)
+    assert ours is not None
+    m2 = synthetic.write(tmp_path / "b2", NAMES, revisions=change(m1, 0.01), label="two")
+    deploy_build(tmp_path / "b2", bucket, clock=lambda: T0)
+    bucket.put(DEPLOYED, ours)  # as if m2 had been deployed by a tool that keeps no record
+    bucket.put("stray.txt", b"left by hand")
+    report = deploy_build(tmp_path / "b2", bucket, clock=lambda: T0, rescan=False)
+    # stray.txt is found; search.sqlite (gone since m2) was already pending
+    assert (report.scanned, report.scheduled, report.pending) == (True, 1, 2)
+    assert verify_bucket(bucket, m2) == []
 
 
 def test_grace_is_an_option(
@@ -210,7 +302,7 @@ def test_grace_is_an_option(
     m2 = synthetic.write(tmp_path / "b2", NAMES[1:], label="two")
     report = deploy_build(tmp_path / "b2", bucket, grace=dt.timedelta(0))
     assert (report.scheduled, report.deleted, report.pending) == (3, 3, 0)
-    assert set(bucket.listing()) == {*m2.files, MANIFEST_NAME}
+    assert set(bucket.listing()) == {*m2.files, MANIFEST_NAME, DEPLOYED}
 
 
 KILLER = """
