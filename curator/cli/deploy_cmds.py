@@ -165,6 +165,13 @@ def _bucket(url: str, endpoint_url: str | None, region: str | None, workers: int
     help="Files hashed or transferred in parallel.",
 )
 @click.option("--dry-run", is_flag=True, help="With --to: plan and report, write nothing.")
+@click.option(
+    "--rescan",
+    is_flag=True,
+    help="With --to: list every key under the prefix (normally done only when the deploy "
+    "bookkeeping cannot be trusted, or daily): re-uploads objects deleted or altered in "
+    "size behind the deployer's back and schedules keys it did not write for deletion.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @_storage_option
 def deploy(
@@ -176,6 +183,7 @@ def deploy(
     grace_hours: float,
     workers: int,
     dry_run: bool,
+    rescan: bool,
     as_json: bool,
     storage: Path | None,
 ) -> None:
@@ -184,15 +192,16 @@ def deploy(
     Without BUILD_ID: locally, the newest valid build; with --to, the current (promoted)
     build, else the newest valid one. A build that fails validation is never promoted nor
     uploaded. Uploads send only files whose sha256 differs from the deployed manifest,
-    p2 files first and packages.json, manifest.json last.
+    p2 files first and packages.json, manifest.json last. The bucket is listed only when
+    the deploy bookkeeping under .curator/ cannot be trusted or once a day (--rescan: now).
     """
     if to is not None:
         _check_url(to, "--to")
     with _errors():
         store = _storage(storage)
         if to is None:
-            if directory is not None or dry_run:
-                raise click.UsageError("--dir and --dry-run need --to")
+            if directory is not None or dry_run or rescan:
+                raise click.UsageError("--dir, --dry-run and --rescan need --to")
             store = _existing_storage(storage)
             target_id = build_id or store.newest_valid()
             if target_id is None:
@@ -232,6 +241,7 @@ def deploy(
             grace=dt.timedelta(hours=grace_hours),
             workers=workers,
             dry_run=dry_run,
+            rescan=True if rescan else None,
         )
         if as_json:
             click.echo(json.dumps(report.as_dict(), sort_keys=True))
@@ -242,7 +252,9 @@ def deploy(
             f"({report.bytes_uploaded:,} bytes), skipped {report.skipped} unchanged; "
             f"deleted {report.deleted}, newly orphaned {report.scheduled}, "
             f"pending deletion {report.pending}; commit {report.commit} "
-            f"(was {report.previous_commit}); {report.seconds:.1f} s"
+            f"(was {report.previous_commit}); "
+            f"{'listed the bucket' if report.scanned else 'no listing needed'}; "
+            f"{report.seconds:.1f} s"
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,7 +155,17 @@ def test_deploy_and_verify_a_bucket(
     result = run("--storage", s, "deploy", "--to", url, "--grace-hours", "1")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.startswith("uploaded 48 of 48 files")
+    assert "listed the bucket" in result.stdout  # a first deploy lists the prefix
     assert bucket.get(MANIFEST_NAME) == (storage.builds_dir / b / MANIFEST_NAME).read_bytes()
+
+    result = run("--storage", s, "deploy", "--to", url)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("uploaded 0 of 48 files")
+    assert "no listing needed" in result.stdout
+    result = run("--storage", s, "deploy", "--to", url, "--rescan", "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["scanned"] is True
+    assert run("--storage", s, "deploy", "--rescan").exit_code == 2  # needs --to
 
     result = run("verify", "--bucket", url, "--endpoint-url", s3_env["CURATOR_S3_ENDPOINT"])
     assert result.exit_code == 0, result.stdout + result.stderr
