@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import os
 import re
 import tempfile
@@ -43,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
+import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from curator import __version__, canonical
@@ -57,6 +59,9 @@ BUILDER = f"curator {__version__}"
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# Paths that need no closer look: segments of safe characters, none starting with a dot (so
+# no "", ".", ".." and nothing under the reserved ".curator/").
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -91,6 +96,8 @@ def check_path(path: str) -> str:
 
 def path_problem(path: str) -> str | None:
     """Why ``path`` may not name a file of a build, or None if it may."""
+    if _PLAIN_PATH.fullmatch(path) and path != MANIFEST_NAME and path != SIGNATURE_NAME:
+        return None
     if not path:
         return "empty path"
     if "\x00" in path:
@@ -250,22 +257,95 @@ def _walk(root: Path) -> _Found:
     return _Found(regular, irregular)
 
 
+FileKey = tuple[int, int, int, int]  # (device, inode, size, mtime in ns)
+
+
+class FileCache:
+    """Files already read, hashed (and, for ``.json``, parsed) by a validation: file identity
+    ``(device, inode, size, mtime_ns)`` -> sha256.
+
+    An incremental build hard-links its unchanged files from the previous build, so they keep
+    the identity they had when that build was validated; a validation given the cache re-reads
+    only files it has not seen (the quick check git and rsync make). A file rewritten in place
+    with its size and mtime restored would not be re-read: for that, validate without a cache
+    (``curator verify`` does). Thread-safe for :meth:`get` and :meth:`record` during one
+    validation.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, entries: Mapping[FileKey, str] | None = None) -> None:
+        self._known: dict[FileKey, str] = dict(entries or {})
+        self.seen: dict[FileKey, str] = {}  # what this validation read or confirmed
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def get(self, key: FileKey) -> str | None:
+        sha = self._known.get(key)
+        if sha is not None:
+            self.seen[key] = sha
+            self.hits += 1
+        return sha
+
+    def record(self, key: FileKey, sha256: str) -> None:
+        self.seen[key] = sha256
+
+    @classmethod
+    def load(cls, path: Path) -> FileCache:
+        """The cache saved at ``path``; empty when it is missing or unreadable."""
+        try:
+            data = orjson.loads(path.read_bytes())
+            if data.get("format") != cls.FORMAT:
+                return cls()
+            return cls({(d, i, z, m): sha for d, i, z, m, sha in data["files"]})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        """Keep what this validation saw (one build's files: the cache does not grow)."""
+        files = [[*key, sha] for key, sha in self.seen.items()]
+        atomic_write(path, orjson.dumps({"format": self.FORMAT, "files": files}))
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A file's sha256 and size as a :class:`FileCache` knows them (no model: it is cheap)."""
+
+    sha256: str
+    size: int
+
+
 @dataclass(frozen=True)
 class _Hashed:
     path: str
-    entry: FileEntry | None
+    entry: FileEntry | _Known | None
     json_error: str | None = None
     read_error: str | None = None
     data: bytes | None = None
 
 
 def _hash_batch(
-    root: str, paths: list[str], parse_json: bool, keep: frozenset[str]
+    root: str,
+    paths: list[str],
+    parse_json: bool,
+    keep: frozenset[str],
+    cache: FileCache | None = None,
 ) -> list[_Hashed]:
     out: list[_Hashed] = []
     for rel in paths:
+        full = os.path.join(root, rel)
+        key: FileKey | None = None
         try:
-            with open(os.path.join(root, rel), "rb") as fh:
+            if cache is not None:
+                st = os.lstat(full)
+                key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+                sha = cache.get(key) if rel not in keep else None
+                if sha is not None:
+                    out.append(_Hashed(rel, _Known(sha, st.st_size)))
+                    continue
+            with open(full, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
             out.append(_Hashed(rel, None, read_error=exc.strerror or str(exc)))
@@ -277,6 +357,8 @@ def _hash_batch(
             except ValueError as exc:
                 json_error = str(exc)
         entry = FileEntry(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+        if cache is not None and key is not None and json_error is None and key[2] == len(data):
+            cache.record(key, entry.sha256)
         out.append(_Hashed(rel, entry, json_error, data=data if rel in keep else None))
     return out
 
@@ -287,14 +369,19 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
 
 
 def _hash_all(
-    root: Path, paths: list[str], *, parse_json: bool = False, keep: Iterable[str] = ()
+    root: Path,
+    paths: list[str],
+    *,
+    parse_json: bool = False,
+    keep: Iterable[str] = (),
+    cache: FileCache | None = None,
 ) -> list[_Hashed]:
     keep_set = frozenset(keep)
     if len(paths) <= _SCAN_BATCH:
-        return _hash_batch(str(root), paths, parse_json, keep_set)
+        return _hash_batch(str(root), paths, parse_json, keep_set, cache)
     with ThreadPoolExecutor(max_workers=_SCAN_WORKERS, thread_name_prefix="scan") as pool:
         results = pool.map(
-            lambda batch: _hash_batch(str(root), batch, parse_json, keep_set),
+            lambda batch: _hash_batch(str(root), batch, parse_json, keep_set, cache),
             _batches(paths, _SCAN_BATCH),
         )
         return [item for batch in results for item in batch]
@@ -318,7 +405,11 @@ def scan_directory(directory: Path) -> dict[str, FileEntry]:
     for item in _hash_all(directory, paths):
         if item.entry is None:
             raise OSError(f"{directory / item.path}: {item.read_error}")
-        result[item.path] = item.entry
+        result[item.path] = (
+            item.entry
+            if isinstance(item.entry, FileEntry)
+            else FileEntry(sha256=item.entry.sha256, size=item.entry.size)
+        )
     return result
 
 
@@ -407,13 +498,16 @@ def read_manifest(source: Path | bytes) -> Manifest:
 # --- validation ----------------------------------------------------------------------------
 
 
-def validate_build(directory: Path) -> list[str]:
+def validate_build(directory: Path, *, cache: FileCache | None = None) -> list[str]:
     """Every problem with the build in ``directory``; the build is valid iff this is empty.
 
     Checks: the directory and ``manifest.json`` exist and the manifest is valid; every file it
     lists is present with that size and sha256; no other file is present; every ``.json``
     file parses; ``packages.json`` exists and is listed; known counts agree with the files;
     every name in ``list.json`` has a p2 file. Each problem names the file.
+
+    With ``cache``, files it already knows (see :class:`FileCache`) are not read again, and
+    it learns the others; the caller saves it.
     """
     if not directory.is_dir():
         return [f"{directory}: build directory missing"]
@@ -424,14 +518,16 @@ def validate_build(directory: Path) -> list[str]:
         if not (directory / ENTRY_POINT).is_file():
             problems.append(f"{ENTRY_POINT}: missing")
         return problems
-    return _validate_against(directory, manifest)
+    return _validate_against(directory, manifest, cache)
 
 
 def _strip_path(message: str, directory: Path) -> str:
     return message.replace(f"{directory / MANIFEST_NAME}: ", "")
 
 
-def _validate_against(directory: Path, manifest: Manifest) -> list[str]:
+def _validate_against(
+    directory: Path, manifest: Manifest, cache: FileCache | None = None
+) -> list[str]:
     problems: list[str] = []
     found = _walk(directory)
     problems.extend(f"{p}: not a regular file" for p in found.irregular)
@@ -440,14 +536,37 @@ def _validate_against(directory: Path, manifest: Manifest) -> list[str]:
         bad = path_problem(path)
         if bad is not None:
             problems.append(f"{path}: {bad}")
-    hashed = {h.path: h for h in _hash_all(directory, on_disk, parse_json=True, keep=(LIST_NAME,))}
+    hashed: dict[str, _Hashed] = {}
+    unknown = on_disk
+    if cache is not None:  # the quick check, in this thread: a stat per file
+        unknown = []
+        root = str(directory)
+        lstat, get = os.lstat, cache.get
+        for rel in on_disk:
+            if rel == LIST_NAME:  # read for its names
+                unknown.append(rel)
+                continue
+            try:
+                st = lstat(f"{root}/{rel}")
+            except OSError:
+                unknown.append(rel)
+                continue
+            sha = get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+            if sha is None:
+                unknown.append(rel)
+            else:
+                hashed[rel] = _Hashed(rel, _Known(sha, st.st_size))
+    for h in _hash_all(directory, unknown, parse_json=True, keep=(LIST_NAME,), cache=cache):
+        hashed[h.path] = h
 
     if ENTRY_POINT not in hashed:
         problems.append(f"{ENTRY_POINT}: missing")
     elif ENTRY_POINT not in manifest.files:
         problems.append(f"{ENTRY_POINT}: not listed in {MANIFEST_NAME}")
 
-    for path, expected in sorted(manifest.files.items()):
+    files = manifest.files
+    in_order = all(a < b for a, b in itertools.pairwise(files))  # canonical JSON: sorted
+    for path, expected in files.items() if in_order else sorted(files.items()):
         item = hashed.get(path)
         if item is None:
             problems.append(f"{path}: listed in {MANIFEST_NAME} but missing")
@@ -461,7 +580,7 @@ def _validate_against(directory: Path, manifest: Manifest) -> list[str]:
             problems.append(f"{path}: sha256 {item.entry.sha256}, manifest says {expected.sha256}")
     for path in sorted(set(hashed) - set(manifest.files)):
         problems.append(f"{path}: present but not listed in {MANIFEST_NAME}")
-    for path, item in sorted(hashed.items()):
+    for path, item in sorted((p, h) for p, h in hashed.items() if h.json_error is not None):
         if item.json_error is not None:
             problems.append(f"{path}: not valid JSON ({item.json_error})")
 

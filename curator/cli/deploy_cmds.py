@@ -221,8 +221,10 @@ def deploy(
 
         if directory is not None and build_id is not None:
             raise click.UsageError("give BUILD_ID or --dir, not both")
+        cache = None  # a stored build: files the last validation read are not read again
         if directory is None:
             store = _existing_storage(storage)
+            cache = store.file_cache()
             chosen = build_id or store.current() or store.newest_valid()
             if chosen is None:
                 _fail(f"no valid build in {store.builds_dir}", ExitCode.DATA)
@@ -242,7 +244,10 @@ def deploy(
             workers=workers,
             dry_run=dry_run,
             rescan=True if rescan else None,
+            cache=cache,
         )
+        if cache is not None:
+            store.keep_file_cache(cache)
         if as_json:
             click.echo(json.dumps(report.as_dict(), sort_keys=True))
             return

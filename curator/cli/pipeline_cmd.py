@@ -132,12 +132,17 @@ def pipeline(
             if to is not None:
                 from curator.cli.deploy_cmds import _bucket
                 from curator.deploy.s3 import deploy_build
+                from curator.storage.local import LocalStorage
 
+                stored = LocalStorage(storage_root)
+                cache = stored.file_cache()  # the promotion just validated this build
                 deployed = deploy_build(
                     built.path,
                     _bucket(to, endpoint_url, None, 16),
                     grace=dt.timedelta(hours=grace_hours),
+                    cache=cache,
                 )
+                stored.keep_file_cache(cache)
                 result["deploy"] = deployed.as_dict()
                 _say(settings, as_json, f"uploaded {deployed.uploaded} files to {to}")
     except PipelineLockedError as exc:

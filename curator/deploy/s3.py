@@ -81,6 +81,7 @@ from botocore.config import Config
 from curator.build.manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
+    FileCache,
     FileEntry,
     InvalidBuildError,
     Manifest,
@@ -454,10 +455,12 @@ def deploy_build(
     validate: bool = True,
     rescan: bool | None = None,
     rescan_after: dt.timedelta = DEFAULT_RESCAN_AFTER,
+    cache: FileCache | None = None,
 ) -> DeployReport:
     """Make ``target`` serve the build in ``directory``; see the module docstring.
 
     ``rescan`` and ``rescan_after``: when the prefix is listed, see :func:`read_remote_state`.
+    ``cache``: files an earlier validation read (see :class:`FileCache`), not read again.
     ``on_upload(path, size)`` is called (from worker threads) after each successful PUT.
     Raises :class:`InvalidBuildError` if the build does not validate (nothing is written),
     :class:`DeployError` if an upload fails (the old entry point stays), :class:`S3Error` if
@@ -472,7 +475,7 @@ def deploy_build(
         )
         try:
             if validate:
-                problems = validate_build(directory)
+                problems = validate_build(directory, cache=cache)
                 if problems:
                     raise InvalidBuildError(str(directory), problems)
             manifest = read_manifest(directory)

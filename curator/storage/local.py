@@ -7,6 +7,7 @@ Layout of the storage directory (``--storage DIR``, default ``storage/``)::
       builds/.tmp-<id>-<random>/    a build being written; renamed to builds/<id> when complete
       current -> builds/<id>        relative symlink to the promoted build
       history.json                  promotions and rollbacks (written atomically)
+      .validated.json               files the last validation read (identity -> sha256)
       .lock                         serialises promote / rollback / cleanup between processes
 
 Guarantees:
@@ -46,6 +47,7 @@ from typing import Any
 from curator import canonical
 from curator.build.manifest import (
     MANIFEST_NAME,
+    FileCache,
     InvalidBuildError,
     ManifestError,
     atomic_write,
@@ -58,6 +60,7 @@ REPOSITORY = "repository"
 BUILDS = "builds"
 CURRENT = "current"
 HISTORY = "history.json"
+VALIDATED = ".validated.json"  # FileCache of the last validation (see LocalStorage.validate)
 TMP_PREFIX = ".tmp-"
 HISTORY_LIMIT = 100
 TEMP_MAX_AGE = dt.timedelta(hours=24)
@@ -134,6 +137,7 @@ class LocalStorage:
         self.builds_dir = self.repository / BUILDS
         self.current_link = self.repository / CURRENT
         self.history_path = self.repository / HISTORY
+        self.validated_path = self.repository / VALIDATED
         self._clock = clock
 
     # --- writing builds ------------------------------------------------------------------
@@ -203,6 +207,26 @@ class LocalStorage:
         problems = validate_build(path)
         return BuildInfo(build_id, path, commit, when, not problems, problems)
 
+    def validate(self, build_id: str) -> list[str]:
+        """:func:`validate_build` of a stored build, re-reading only files the previous
+        validation has not seen (a build hard-links its unchanged files from the one before,
+        so promoting an incremental build costs its changed files plus one ``lstat`` per
+        file). The cache keeps the files of the build validated last."""
+        cache = self.file_cache()
+        problems = validate_build(self.build_path(build_id), cache=cache)
+        self.keep_file_cache(cache)
+        return problems
+
+    def file_cache(self) -> FileCache:
+        """The files the last validation read (for :func:`validate_build`'s ``cache``)."""
+        return FileCache.load(self.validated_path)
+
+    def keep_file_cache(self, cache: FileCache) -> None:
+        """Save what a validation with ``cache`` saw (nothing if it saw nothing)."""
+        if cache.seen and self.repository.is_dir():
+            with contextlib.suppress(OSError):  # a read-only storage validates, just slower
+                cache.save(self.validated_path)
+
     def builds(self, *, validate: bool = False) -> list[BuildInfo]:
         """Every committed build, oldest first; ``validate`` hashes every file (slow)."""
         return [self.info(b, validate=validate) for b in self.build_ids()]
@@ -227,7 +251,7 @@ class LocalStorage:
     def newest_valid(self) -> str | None:
         """The newest build that passes validation (newer invalid ones are skipped)."""
         for build_id in reversed(self.build_ids()):
-            if not validate_build(self.build_path(build_id)):
+            if not self.validate(build_id):
                 return build_id
         return None
 
@@ -303,7 +327,7 @@ class LocalStorage:
         path = self.build_path(build_id)
         if not path.is_dir():
             raise NoSuchBuildError(build_id)
-        problems = validate_build(path)
+        problems = self.validate(build_id)
         if problems:
             raise InvalidBuildError(f"build {build_id}", problems)
         tmp = self.repository / f".{CURRENT}-{secrets.token_hex(6)}"

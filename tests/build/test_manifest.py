@@ -13,6 +13,7 @@ from curator import canonical
 from curator.build import synthetic
 from curator.build.manifest import (
     MANIFEST_NAME,
+    FileCache,
     FileEntry,
     Manifest,
     ManifestError,
@@ -212,6 +213,63 @@ def test_every_problem_is_reported_and_names_the_file(build: Path) -> None:
     assert "stray.txt: present but not listed in manifest.json" in problems
     assert "link.json: not a regular file" in problems
     assert not any(p.startswith("list.json") for p in problems)  # its ~dev file remains
+
+
+def _link_copy(source: Path, target: Path) -> None:
+    """What an incremental build does with unchanged files: hard links."""
+    target.mkdir()
+    for path in sorted(source.rglob("*")):
+        dest = target / path.relative_to(source)
+        if path.is_dir():
+            dest.mkdir(parents=True)
+        else:
+            os.link(path, dest)
+
+
+def test_a_cache_skips_files_an_earlier_validation_read(build: Path, tmp_path: Path) -> None:
+    cache = FileCache()
+    assert validate_build(build, cache=cache) == []
+    files = [p for p in build.rglob("*") if p.is_file() and p.name != MANIFEST_NAME]
+    assert (cache.hits, len(cache.seen)) == (0, len(files))
+    cache.save(tmp_path / "cache.json")
+
+    # the next build links its files from this one: only list.json (always) is read again
+    linked = tmp_path / "linked"
+    _link_copy(build, linked)
+    again = FileCache.load(tmp_path / "cache.json")
+    assert len(again) == len(cache.seen)
+    assert validate_build(linked, cache=again) == []
+    assert again.hits == len(files) - 1
+
+    # a file written anew (a new inode, or a new mtime) is read, and a wrong one reported
+    p2 = sorted((linked / "p2" / "wp-plugin").iterdir())
+    data = bytearray(p2[0].read_bytes())
+    data[-2] = ord("0") if data[-2] != ord("0") else ord("1")
+    p2[0].unlink()
+    p2[0].write_bytes(bytes(data))
+    stale = FileCache.load(tmp_path / "cache.json")
+    problems = validate_build(linked, cache=stale)
+    assert {p.split(":")[0] for p in problems} == {p2[0].relative_to(linked).as_posix()}
+    assert stale.hits == len(files) - 2
+
+    # the limit of the quick check: same inode, size and mtime is trusted; no cache is not
+    target = p2[1]
+    st = target.stat()
+    raw = bytearray(target.read_bytes())
+    raw[-2] = ord("0") if raw[-2] != ord("0") else ord("1")
+    with open(target, "r+b") as fh:
+        fh.write(bytes(raw))
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    rel = target.relative_to(linked).as_posix()
+    assert not any(p.startswith(rel) for p in validate_build(linked, cache=stale))
+    assert any(p.startswith(f"{rel}: sha256") for p in validate_build(linked))
+
+
+def test_a_broken_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
+    for raw in (b"", b"[]", b'{"format": 1, "files": [[1, 2]]}', b'{"format": 9, "files": []}'):
+        (tmp_path / "c.json").write_bytes(raw)
+        assert len(FileCache.load(tmp_path / "c.json")) == 0
+    assert len(FileCache.load(tmp_path / "missing.json")) == 0
 
 
 def test_json_that_does_not_parse(tmp_path: Path) -> None:

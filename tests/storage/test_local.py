@@ -13,7 +13,7 @@ import pytest
 
 from curator import canonical
 from curator.build import synthetic
-from curator.build.manifest import InvalidBuildError, read_manifest
+from curator.build.manifest import InvalidBuildError, read_manifest, validate_build
 from curator.storage.local import (
     BuildExistsError,
     LocalStorage,
@@ -249,3 +249,33 @@ def test_an_incomplete_build_is_discarded(storage: LocalStorage) -> None:
     with pytest.raises(StorageError, match="incomplete"), storage.building("b1") as tmp:
         (tmp / "packages.json").write_bytes(b"{}")  # the builder never wrote manifest.json
     assert list(storage.builds_dir.iterdir()) == []
+
+
+def test_promotion_reads_only_files_the_last_validation_did_not(storage: LocalStorage) -> None:
+    """An incremental build hard-links its unchanged files from the previous build: promoting
+    it re-reads only its own files (the file cache in repository/.validated.json)."""
+    first = add_build(storage, "one")
+    storage.promote(first)
+    assert storage.validated_path.is_file()
+    files = sorted(p for p in storage.build_path(first).rglob("*") if p.is_file())
+
+    second = make_build_id(synthetic.fake_commit("commit:one"), T0 + dt.timedelta(minutes=1))
+    with storage.building(second) as tmp:
+        for path in files:
+            dest = tmp / path.relative_to(storage.build_path(first))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, dest)
+    cache = storage.file_cache()
+    assert storage.validate(second) == [] and not storage.validate(second)
+    reread = [p for p in files if p.name not in ("manifest.json", "list.json")]
+    assert len(cache) == len(files) - 1  # every file but manifest.json
+    warm = storage.file_cache()
+    assert validate_build(storage.build_path(second), cache=warm) == []
+    assert warm.hits == len(reread)
+    storage.promote(second)
+    assert storage.current() == second
+
+    # a damaged cache file costs time, never correctness
+    storage.validated_path.write_bytes(b"not json")
+    assert storage.validate(second) == []
+    assert len(storage.file_cache()) == len(files) - 1
