@@ -509,16 +509,40 @@ def validate_build(directory: Path, *, cache: FileCache | None = None) -> list[s
     With ``cache``, files it already knows (see :class:`FileCache`) are not read again, and
     it learns the others; the caller saves it.
     """
+    return check_build(directory, cache=cache).problems
+
+
+@dataclass(frozen=True)
+class CheckedBuild:
+    """What :func:`check_build` found: the problems, and the manifest it checked against
+    (its bytes as read, so a caller publishing them needs no second read: None if unread)."""
+
+    problems: list[str]
+    manifest: Manifest | None = None
+    manifest_raw: bytes | None = None
+
+
+def check_build(directory: Path, *, cache: FileCache | None = None) -> CheckedBuild:
+    """:func:`validate_build`, also giving the manifest the files were checked against."""
     if not directory.is_dir():
-        return [f"{directory}: build directory missing"]
+        return CheckedBuild([f"{directory}: build directory missing"])
     try:
-        manifest = read_manifest(directory)
+        try:
+            raw = (directory / MANIFEST_NAME).read_bytes()
+        except FileNotFoundError as exc:
+            raise ManifestError(f"{directory / MANIFEST_NAME}: missing") from exc
+        except OSError as exc:
+            raise ManifestError(f"{directory / MANIFEST_NAME}: {exc.strerror or exc}") from exc
+        try:
+            manifest = Manifest.from_bytes(raw)
+        except ManifestError as exc:
+            raise ManifestError(f"{directory / MANIFEST_NAME}: {exc}") from exc
     except ManifestError as exc:
         problems = [f"{MANIFEST_NAME}: {_strip_path(str(exc), directory)}"]
         if not (directory / ENTRY_POINT).is_file():
             problems.append(f"{ENTRY_POINT}: missing")
-        return problems
-    return _validate_against(directory, manifest, cache)
+        return CheckedBuild(problems)
+    return CheckedBuild(_validate_against(directory, manifest, cache), manifest, raw)
 
 
 def _strip_path(message: str, directory: Path) -> str:

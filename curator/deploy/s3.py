@@ -86,9 +86,9 @@ from curator.build.manifest import (
     InvalidBuildError,
     Manifest,
     ManifestError,
+    check_build,
     file_entry,
     read_manifest,
-    validate_build,
 )
 from curator.deploy import plan as planning
 from curator.deploy.plan import (
@@ -474,12 +474,16 @@ def deploy_build(
             read_remote_state, target, rescan=rescan, now=now, rescan_after=rescan_after
         )
         try:
-            if validate:
-                problems = validate_build(directory, cache=cache)
-                if problems:
-                    raise InvalidBuildError(str(directory), problems)
-            manifest = read_manifest(directory)
-            manifest_raw = (directory / MANIFEST_NAME).read_bytes()
+            checked = None
+            if validate:  # reads and checks the manifest once, and keeps its bytes
+                checked = check_build(directory, cache=cache)
+                if checked.problems:
+                    raise InvalidBuildError(str(directory), checked.problems)
+            if checked is not None and checked.manifest and checked.manifest_raw is not None:
+                manifest, manifest_raw = checked.manifest, checked.manifest_raw
+            else:
+                manifest = read_manifest(directory)
+                manifest_raw = (directory / MANIFEST_NAME).read_bytes()
             signature_raw = _read_signature(directory, manifest_raw)
         except BaseException:
             remote.cancel()
