@@ -19,6 +19,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from curator.build.manifest import Manifest, ManifestError, read_manifest
 from curator.build.search_index import SEARCH_INDEX_NAME
@@ -71,8 +72,12 @@ class Build:
         return None if entry is None else f'"{entry.sha256}"'
 
 
+NOTHING_PROMOTED: Final = "no build has been promoted yet"
+
+
 class NoBuildError(Exception):
-    """Nothing is promoted, or the promoted build cannot be read."""
+    """Nothing is promoted (the message is :data:`NOTHING_PROMOTED`), or the promoted build
+    cannot be read (the message names the file and the error)."""
 
 
 class BuildReader:
@@ -99,7 +104,7 @@ class BuildReader:
         """The promoted build; raises :class:`NoBuildError` if there is none."""
         key = self._resolve()
         if key is None:
-            raise NoBuildError("no build has been promoted yet")
+            raise NoBuildError(NOTHING_PROMOTED)
         cached = self._cached
         if cached is not None and cached[0] == key:
             return cached[1]

@@ -4,10 +4,18 @@ Answers 200 with ``"status": "ok"``, or 503 with ``"no_build"`` (nothing promote
 promoted build is unreadable) or ``"stale"`` (the build's data commit is older than
 ``ServerSettings.stale_after``). With a data repository configured it also reports the
 newest sync run (read from the commit trailers, cached for a short while).
+
+``/health`` is public, so its ``detail`` and ``sync.error`` are fixed phrases
+(:data:`UNREADABLE_BUILD`, :data:`UNREADABLE_SEARCH`, :data:`UNREADABLE_DATA_REPO`): the
+underlying error (a file path, an exception's text) goes to the ``server.health`` logger at
+WARNING, on each request that meets it. The admin overview, behind a sign-in, still shows the
+data repository's error itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,11 +29,17 @@ from litestar.enums import MediaType
 from curator.build.manifest import parse_time
 from curator.datarepo import DataRepo
 from curator.runlog import read_failures, read_run
-from server.build_reader import NoBuildError
+from server.build_reader import NOTHING_PROMOTED, NoBuildError
 from server.site import Site
 
 SYNC_CACHE_SECONDS: Final = 30.0
 SYNC_SEARCH_LIMIT: Final = 200
+NO_SYNC_RUN: Final = "no sync run found"
+UNREADABLE_BUILD: Final = "the promoted build cannot be read"
+UNREADABLE_SEARCH: Final = "the promoted build's search index cannot be read"
+UNREADABLE_DATA_REPO: Final = "the data repository cannot be read"
+
+log = logging.getLogger("server.health")
 
 
 @dataclass(frozen=True)
@@ -131,7 +145,15 @@ class SyncRunReader:
                     )
         except Exception as exc:  # reported, never fatal: the data served is what matters
             return SyncRun(None, None, None, {}, error=f"{type(exc).__name__}: {exc}")
-        return SyncRun(None, None, None, {}, error="no sync run found")
+        return SyncRun(None, None, None, {}, error=NO_SYNC_RUN)
+
+
+def _public_sync(sync: SyncRun | None) -> SyncRun | None:
+    """``sync`` as /health shows it: a read error is logged and replaced by a fixed phrase."""
+    if sync is None or sync.error is None or sync.error == NO_SYNC_RUN:
+        return sync
+    log.warning("/health: the data repository cannot be read: %s", sync.error)
+    return dataclasses.replace(sync, error=UNREADABLE_DATA_REPO)
 
 
 class HealthController(Controller):
@@ -143,11 +165,15 @@ class HealthController(Controller):
         self, site: NamedDependency[Site], sync_runs: NamedDependency[SyncRunReader | None]
     ) -> Response[Health]:
         limit = site.settings.stale_after
-        sync = sync_runs.newest() if sync_runs is not None else None
+        sync = _public_sync(sync_runs.newest() if sync_runs is not None else None)
         try:
             build = site.reader.current()
         except NoBuildError as exc:
-            body = Health("no_build", str(exc), limit, sync=sync)
+            detail = str(exc)
+            if detail != NOTHING_PROMOTED:
+                log.warning("/health: the promoted build cannot be read: %s", detail)
+                detail = UNREADABLE_BUILD
+            body = Health("no_build", detail, limit, sync=sync)
             return Response(body, status_code=503, media_type=MediaType.JSON)
         manifest = build.manifest
         age = int(time.time() - parse_time(manifest.time).timestamp())
@@ -155,13 +181,21 @@ class HealthController(Controller):
         if packages:
             packages["total"] = sum(packages.values())
         stale = age > limit
+        if build.search_error is not None:
+            log.warning(
+                "/health: the search index of build %s cannot be read: %s",
+                build.id,
+                build.search_error,
+            )
+        if stale:
+            detail = f"the data commit is {age}s old (limit {int(limit)}s)"
+        elif build.search_error is not None:
+            detail = UNREADABLE_SEARCH
+        else:
+            detail = "serving"
         body = Health(
             status="stale" if stale else "ok",
-            detail=(
-                f"the data commit is {age}s old (limit {int(limit)}s)"
-                if stale
-                else build.search_error or "serving"
-            ),
+            detail=detail,
             stale_after_seconds=limit,
             build=BuildHealth(build.id, manifest.commit, manifest.time, _iso(build.promoted_at)),
             data_age_seconds=age,
