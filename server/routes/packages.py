@@ -10,10 +10,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from curator.build.text import is_package_name
+from server.admin.web import is_https
 from server.counts import MonthCount
 from server.errors import NotFound
 from server.routes._common import package_name, searchable
 from server.site import AnyRequest, Site, html_response
+from server.telemetry.clientip import TrustedProxies
 
 CHART_MONTHS: Final = 12
 RECENT_DAYS: Final = 30
@@ -67,10 +69,16 @@ def version_rows(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def repository_url(site: Site, request: AnyRequest) -> str:
+def repository_url(site: Site, request: AnyRequest, trusted: TrustedProxies) -> str:
+    """The repository URL of the setup snippet: ``public_url``, or the request's base URL,
+    made ``https`` when a trusted proxy says the client came over HTTPS (the rule of the
+    admin cookies, :func:`server.admin.web.is_https`; anyone else's header is ignored)."""
     if site.settings.public_url:
         return site.settings.public_url.rstrip("/")
-    return str(request.base_url).rstrip("/")
+    base = request.base_url
+    if base.scheme == "http" and is_https(request, trusted):
+        base = base.with_replacements(scheme="https")
+    return str(base).rstrip("/")
 
 
 class PackagesController(Controller):
@@ -82,12 +90,13 @@ class PackagesController(Controller):
         self,
         request: AnyRequest,
         site: NamedDependency[Site],
+        trusted_proxies: NamedDependency[TrustedProxies],
         vendor: FromPath[str],
         slug: FromPath[str],
     ) -> Response[bytes]:
         name = package_name(vendor, slug)
         build, index = searchable(site)
-        repo_url = repository_url(site, request)
+        repo_url = repository_url(site, request, trusted_proxies)
         key = ("package", name, repo_url, str(site.counts.epoch()))
         body = build.pages.get(key)
         if body is None:
