@@ -157,6 +157,30 @@ def test_the_environment_file_names_variables_curator_reads() -> None:
 # --- nginx in front of curator serve --with-scheduler ----------------------------------------
 
 
+HSTS = "max-age=31536000"
+
+
+def server_blocks(text: str) -> list[str]:
+    """The top-level ``server { ... }`` blocks of an nginx site file, comments removed."""
+    text = re.sub(r"#[^\n]*", "", text)
+    return re.findall(r"^server \{\n.*?^\}$", text, flags=re.DOTALL | re.MULTILINE)
+
+
+def test_nginx_sends_hsts_on_the_tls_side_only() -> None:
+    plain, tls = server_blocks(NGINX_CONF.read_text())
+    assert "listen 80;" in plain and "listen 443 ssl" in tls
+    assert "Strict-Transport-Security" not in plain  # HSTS over plain HTTP is meaningless
+    header = f'add_header Strict-Transport-Security "{HSTS}" always;'
+    server_level = re.sub(r"\n    location [^{]*\{.*?\n    \}", "", tls, flags=re.DOTALL)
+    assert header in server_level
+    # a location with any add_header of its own inherits none: it must repeat HSTS
+    locations = re.findall(r"\n    location [^{]*\{.*?\n    \}", tls, flags=re.DOTALL)
+    assert len(locations) >= 6
+    for location in locations:
+        if "add_header" in location:
+            assert header in location, location
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -257,10 +281,18 @@ def test_nginx_serves_the_builds_the_scheduler_promotes(
         entry = httpx.get(f"{base}/packages.json")
         assert entry.headers["cache-control"] == "public, max-age=60, must-revalidate"
         assert entry.json()["metadata-url"] == "/p2/%package%.json"
-        assert httpx.get(f"{base}/p2/wp-plugin/no-such-plugin.json").status_code == 404
+        missing = httpx.get(f"{base}/p2/wp-plugin/no-such-plugin.json")
+        assert missing.status_code == 404
         page = httpx.get(f"{base}/packages/wp-plugin/akismet")  # proxied to the app
         assert page.status_code == 200 and "akismet" in page.text.lower()
-        assert httpx.get(f"{base}/health").json()["status"] == "ok"
+        health = httpx.get(f"{base}/health")
+        assert health.json()["status"] == "ok"
+        manifest = httpx.get(f"{base}/manifest.json")
+        listing = httpx.get(f"{base}/list.json")
+        # the TLS server block sends HSTS on every answer: files, 304s, 404s (always) and
+        # the app's (locations with their own add_header repeat it)
+        for answer in (p2, again, entry, missing, page, health, manifest, listing):
+            assert answer.headers.get_list("strict-transport-security") == [HSTS], answer.url
     finally:
         proxy.send_signal(signal.SIGQUIT)  # nginx: graceful stop
         app.send_signal(signal.SIGTERM)  # as systemctl stop does
