@@ -11,9 +11,10 @@ is the build's own:
 2. one commit that gives ``--change`` of the packages a new release (a new tag, version,
    first-seen time and SVN revision), then an incremental build from the first build.
 
-It prints one row per build: seconds, peak RSS of the builder process and of its largest
-worker process (``VmHWM`` of each; ``getrusage`` would include the parent's peak, which a
-child inherits across fork+exec), and the phase timings.
+It prints one row per build: seconds, CPU seconds of the builder and its workers (user +
+system; a check on wall times from a shared machine), peak RSS of the builder process and of
+its largest worker process (``VmHWM`` of each; ``getrusage`` would include the parent's peak,
+which a child inherits across fork+exec), and the phase timings.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import lzma
 import math
+import resource
 import subprocess
 import sys
 import tempfile
@@ -74,6 +76,7 @@ def child(repo_path: str, storage_path: str) -> None:
 
 
 def run_child(repo: Path, storage: Path) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(repo), str(storage)],
         capture_output=True,
@@ -81,6 +84,8 @@ def run_child(repo: Path, storage: Path) -> dict[str, Any]:
         check=True,
     )
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the builder and its workers
+    result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
 
@@ -90,6 +95,7 @@ def row(label: str, result: dict[str, Any]) -> str:
     return (
         f"| {label:<26} | {counts['packages']:>8,} | {counts['versions']:>9,} | "
         f"{counts['files']:>7,} | {result['rendered']:>8,} | {result['seconds']:>7.2f} | "
+        f"{result['cpu_seconds']:>7.2f} | "
         f"{result['rss_self_mb']:>7.0f} | {result['rss_workers_mb']:>7.0f} | {phases} |"
     )
 
@@ -126,9 +132,9 @@ def main() -> None:
             print(rows[-1], file=sys.stderr)
     print(
         "| build                      | packages |  versions |   files | rendered | seconds "
-        "| RSS MB  | wkr MB  | phases (s) |"
+        "| CPU s   | RSS MB  | wkr MB  | phases (s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for line in rows:
         print(line)
 
