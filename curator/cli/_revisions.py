@@ -3,7 +3,8 @@ checked value), or a usage error (exit 2)."""
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
@@ -29,6 +30,45 @@ def upstream_option(ctx: click.Context, param: click.Parameter, value: str | Non
             param_hint="--upstream",
         )
     return value
+
+
+def upstream_client_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--concurrency``, ``--timeout``, ``--retries`` and ``--upstream``: how a command that
+    syncs talks to WordPress.org (or a replay), shared by ``sync`` and ``pipeline``."""
+    options = [
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 256),
+            default=16,
+            show_default=True,
+            help="Upstream requests in flight at most.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0.1),
+            default=30.0,
+            show_default=True,
+            help="Seconds allowed for one upstream request.",
+        ),
+        click.option(
+            "--retries",
+            type=click.IntRange(0, 20),
+            default=3,
+            show_default=True,
+            help="Repeats of a request that timed out or got a 5xx (with backoff).",
+        ),
+        click.option(
+            "--upstream",
+            metavar="BASE",
+            envvar="CURATOR_UPSTREAM",
+            callback=upstream_option,
+            help="Point every upstream endpoint at BASE (a local replay), overriding "
+            "registry.json.",
+        ),
+    ]
+    for option in reversed(options):  # decorators apply bottom-up: keep the listed order
+        f = option(f)
+    return f
 
 
 def resolve_revision(repo: DataRepo, rev: str | None, what: str = "--commit") -> str:

@@ -12,7 +12,7 @@ import click
 
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
-from curator.cli._revisions import upstream_option
+from curator.cli._revisions import upstream_client_options
 from curator.cli.sync_cmd import _TYPES, print_report, report_json
 from curator.pipeline import PipelineLockedError, PipelineOptions, pipeline_lock, run_pipeline
 from curator.sync import SyncOptions
@@ -30,34 +30,7 @@ DEFAULT_STORAGE = Path("storage")
     help="Which packages to sync.",
 )
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages this run.")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Upstream requests in flight at most.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds allowed for one upstream request.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 20),
-    default=3,
-    show_default=True,
-    help="Repeats of a request that timed out or got a 5xx (with backoff).",
-)
-@click.option(
-    "--upstream",
-    metavar="BASE",
-    envvar="CURATOR_UPSTREAM",
-    callback=upstream_option,
-    help="Point every upstream endpoint at BASE (a local replay), overriding registry.json.",
-)
+@upstream_client_options
 @click.option(
     "--to",
     metavar="s3://BUCKET/PREFIX",

@@ -13,7 +13,7 @@ from rich.table import Table
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._progress import BarProgress
-from curator.cli._revisions import upstream_option
+from curator.cli._revisions import upstream_client_options
 from curator.datarepo import DataRepo
 from curator.layout import PackageType, is_valid_slug
 from curator.pipeline import run_sync
@@ -45,34 +45,7 @@ _SHOWN = (
     "--slug", "slugs", multiple=True, metavar="SLUG", help="Sync only these (repeatable)."
 )
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages; the rest wait.")
-@click.option(
-    "--concurrency",
-    type=click.IntRange(1, 256),
-    default=16,
-    show_default=True,
-    help="Upstream requests in flight at most.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds allowed for one upstream request.",
-)
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 20),
-    default=3,
-    show_default=True,
-    help="Repeats of a request that timed out or got a 5xx (with backoff).",
-)
-@click.option(
-    "--upstream",
-    metavar="BASE",
-    envvar="CURATOR_UPSTREAM",
-    callback=upstream_option,
-    help="Point every upstream endpoint at BASE (a local replay), overriding registry.json.",
-)
+@upstream_client_options
 @click.option("--full", is_flag=True, help="Rediscover every slug from the SVN listings.")
 @click.option("--dry-run", is_flag=True, help="Fetch and compare, but commit nothing.")
 @click.option(
