@@ -124,6 +124,8 @@ __all__ = [
 ]
 
 REPORT_NAME: Final = "report.json"
+PROGRESS_EVERY: Final = 64  # packages between progress reports
+BuildProgress = Callable[[int, int], None]  # (packages rendered, packages to render)
 ROOT_FILES: Final = (ENTRY_POINT, LIST_NAME, REPORT_NAME, SEARCH_INDEX_NAME)
 # Below this many packages a full build renders in-process (a worker costs ~0.4 s to start).
 PARALLEL_MIN: Final = 3000
@@ -450,11 +452,18 @@ class _Partial:
 
 
 def _render_tasks(
-    view: DataView, config: RegistryConfig, tasks: Sequence[Task], writer: _Writer
+    view: DataView,
+    config: RegistryConfig,
+    tasks: Sequence[Task],
+    writer: _Writer,
+    on_count: Callable[[int], None] | None = None,
 ) -> _Partial:
+    """Render ``tasks``; ``on_count(done)`` every :data:`PROGRESS_EVERY` tasks and at the end."""
     out = _Partial()
     with _gc_paused():
-        for kind_value, slug, override_rel in tasks:
+        for done, (kind_value, slug, override_rel) in enumerate(tasks):
+            if on_count is not None and done and done % PROGRESS_EVERY == 0:
+                on_count(done)  # the tasks before this one
             rendered = _render(view, config, PackageType(kind_value), slug, override_rel)
             if rendered is None:
                 continue
@@ -468,6 +477,8 @@ def _render_tasks(
             out.versions += rendered.versions
             for section, entries in rendered.report.items():
                 out.report.setdefault(section, []).extend(entries)
+    if on_count is not None:
+        on_count(len(tasks))
     return out
 
 
@@ -479,7 +490,7 @@ def _failure(kind: str, problems: list[str]) -> Exception:
     return DataError(problems[0])
 
 
-def run_job(job: dict[str, Any]) -> dict[str, Any]:
+def run_job(job: dict[str, Any], on_count: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Render one share of a full build (in a worker process, see :mod:`.worker`)."""
     store = GitStore.open(Path(job["store"]))
     try:
@@ -487,7 +498,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         writer = _Writer(Path(job["directory"]))
         tasks: list[Task] = [(k, s, o) for k, s, o in job["tasks"]]
         try:
-            partial = _render_tasks(view, view.config(), tasks, writer)
+            partial = _render_tasks(view, view.config(), tasks, writer, on_count)
         finally:
             entries = writer.close()
         return {
@@ -518,13 +529,20 @@ def _workers() -> int:
 
 
 def _render_all(
-    repo: DataRepo, view: DataView, config: RegistryConfig, directory: Path, tasks: list[Task]
+    repo: DataRepo,
+    view: DataView,
+    config: RegistryConfig,
+    directory: Path,
+    tasks: list[Task],
+    progress: BuildProgress | None = None,
 ) -> _Partial:
+    total = len(tasks)
+    on_count = None if progress is None else (lambda done: progress(done, total))
     workers = min(_workers(), 8)
     if workers < 2 or len(tasks) < PARALLEL_MIN:
         writer = _Writer(directory)
         try:
-            partial = _render_tasks(view, config, tasks, writer)
+            partial = _render_tasks(view, config, tasks, writer, on_count)
         finally:
             entries = writer.close()
         partial.entries = entries
@@ -538,14 +556,15 @@ def _render_all(
             "commit": view.commit,
             "directory": str(directory),
             "tasks": tasks[i::workers],
+            "progress": progress is not None,
         }
         for i in range(workers)
     ]
-    total = _Partial(workers=len(jobs))
-    for result in run_workers(jobs):
+    merged = _Partial(workers=len(jobs))
+    for result in run_workers(jobs, on_count):
         if not result["ok"]:
             raise _failure(result["kind"], result["problems"])
-        total.merge(
+        merged.merge(
             _Partial(
                 names=result["names"],
                 rows=[SearchRow(*row) for row in result["rows"]],
@@ -556,7 +575,7 @@ def _render_all(
                 worker_rss_kb=result["peak_rss_kb"],
             )
         )
-    return total
+    return merged
 
 
 # --- finishing a build ---------------------------------------------------------------------
@@ -633,7 +652,12 @@ def _source(view: DataView) -> dict[str, str]:
 
 
 def _full(
-    repo: DataRepo, directory: Path, view: DataView, config: RegistryConfig, commit_time: int
+    repo: DataRepo,
+    directory: Path,
+    view: DataView,
+    config: RegistryConfig,
+    commit_time: int,
+    progress: BuildProgress | None = None,
 ) -> tuple[_Partial, dict[str, int]]:
     clock = _Stopwatch()
     overrides = _overrides(view)
@@ -643,7 +667,7 @@ def _full(
             tasks.append((kind.value, slug, overrides.pop((kind, slug), None)))
     tasks.extend((k.value, slug, rel) for (k, slug), rel in sorted(overrides.items()))
     clock.lap("walk")
-    state = _render_all(repo, view, config, directory, tasks)
+    state = _render_all(repo, view, config, directory, tasks, progress)
     clock.lap("render")
     counts = _finish(directory, _Writer(directory), state, config, view, commit_time)
     clock.lap("finish")
@@ -736,6 +760,7 @@ def _incremental(
     config: RegistryConfig,
     commit_time: int,
     previous: PreviousBuild,
+    progress: BuildProgress | None = None,
 ) -> tuple[_Partial, dict[str, int], int]:
     clock = _Stopwatch()
     prev = _load_previous(previous, view)
@@ -785,8 +810,9 @@ def _incremental(
         for kind, slug in sorted(changed):
             rel = override_path(kind, slug)
             tasks.append((kind.value, slug, rel if view.blob_id(rel) is not None else None))
+        on_count = None if progress is None else (lambda done: progress(done, len(tasks)))
         try:
-            part = _render_tasks(view, config, tasks, writer)
+            part = _render_tasks(view, config, tasks, writer, on_count)
         finally:
             state.entries = writer.close()
         clock.lap("render")
@@ -887,6 +913,7 @@ def build(
     full: bool = False,
     clock: Callable[[], float] = time.perf_counter,
     signer: SigningKey | None = None,
+    progress: BuildProgress | None = None,
 ) -> BuildResult:
     """Build ``commit`` (default: the data ref's head) into ``storage`` or ``out``.
 
@@ -898,6 +925,8 @@ def build(
     :class:`~curator.build.render.ConfigError` or :class:`~curator.datarepo.DataError` for
     bad data; nothing is left behind then. With ``signer`` the manifest is signed
     (``manifest.json.sig``, also added to an existing build); without, nothing is signed.
+    ``progress(rendered, total)`` is called as packages are rendered (from a reader thread
+    when worker processes render: it must be thread-safe).
     """
     if (storage is None) == (out is None):
         raise ValueError("give exactly one of storage and out")
@@ -929,7 +958,7 @@ def build(
         if previous is not None:
             try:
                 state, counts, reused = _incremental(
-                    repo, directory, view, config, commit_time, previous
+                    repo, directory, view, config, commit_time, previous, progress
                 )
                 return dataclasses.replace(
                     base,
@@ -943,7 +972,7 @@ def build(
             except _Fallback as exc:
                 full_reason = str(exc)
                 _empty(directory)
-        state, counts = _full(repo, directory, view, config, commit_time)
+        state, counts = _full(repo, directory, view, config, commit_time, progress)
         return dataclasses.replace(
             base,
             counts=counts,

@@ -59,3 +59,47 @@ class BarProgress:
         if change is Change.FAILED:
             self._failed += 1
         self._bar.update(self._task, advance=1, failed=self._failed)
+
+
+class CountBar:
+    """A rich bar for one counted job on stderr (``rendering``, ``uploading``); disabled, it
+    does nothing. ``set`` and ``advance`` are thread-safe (rich locks its tasks)."""
+
+    def __init__(self, description: str, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+            transient=True,
+        )
+        self._description = description
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> CountBar:
+        self._bar.start()
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._bar.stop()
+
+    def set(self, done: int, total: int) -> None:
+        """``done`` of ``total`` (the total may be learnt late)."""
+        if self._task is None:
+            self._task = self._bar.add_task(self._description, total=total)
+        self._bar.update(self._task, completed=done, total=total)
+
+    def start(self, total: int) -> None:
+        if self._task is None:
+            self._task = self._bar.add_task(self._description, total=total)
+
+    def advance(self, _path: str = "", _size: int = 0) -> None:
+        """One more done (signature of a deploy's ``on_upload`` hook)."""
+        if self._task is not None:
+            self._bar.update(self._task, advance=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -88,8 +89,20 @@ def build(
     target: LocalStorage | None = None
     if out is None:
         target = LocalStorage(storage or settings.storage or DEFAULT_STORAGE)
+    from curator.cli._progress import CountBar
+
+    show_bar = not settings.quiet and not as_json and sys.stderr.isatty()
     try:
-        result = run_build(repo, sha, target, out, full=full, signer=signer)
+        with CountBar("rendering", enabled=show_bar) as bar:
+            result = run_build(
+                repo,
+                sha,
+                target,
+                out,
+                full=full,
+                signer=signer,
+                progress=bar.set if show_bar else None,
+            )
     except OverrideError as exc:
         _fail(
             [

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -237,15 +238,21 @@ def deploy(
         target = _bucket(to, endpoint_url, region, workers)
         if not _quiet() and not as_json:
             click.echo(f"deploying {directory} to {target.url} ...", err=True)
-        report = deploy_build(
-            directory,
-            target,
-            grace=dt.timedelta(hours=grace_hours),
-            workers=workers,
-            dry_run=dry_run,
-            rescan=True if rescan else None,
-            cache=cache,
-        )
+        from curator.cli._progress import CountBar
+
+        show_bar = not _quiet() and not as_json and sys.stderr.isatty()
+        with CountBar("uploading", enabled=show_bar) as bar:
+            report = deploy_build(
+                directory,
+                target,
+                grace=dt.timedelta(hours=grace_hours),
+                workers=workers,
+                dry_run=dry_run,
+                rescan=True if rescan else None,
+                cache=cache,
+                on_plan=bar.start if show_bar else None,
+                on_upload=bar.advance if show_bar else None,
+            )
         if cache is not None:
             store.keep_file_cache(cache)
         if as_json:

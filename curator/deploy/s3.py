@@ -456,12 +456,14 @@ def deploy_build(
     rescan: bool | None = None,
     rescan_after: dt.timedelta = DEFAULT_RESCAN_AFTER,
     cache: FileCache | None = None,
+    on_plan: Callable[[int], None] | None = None,
 ) -> DeployReport:
     """Make ``target`` serve the build in ``directory``; see the module docstring.
 
     ``rescan`` and ``rescan_after``: when the prefix is listed, see :func:`read_remote_state`.
     ``cache``: files an earlier validation read (see :class:`FileCache`), not read again.
-    ``on_upload(path, size)`` is called (from worker threads) after each successful PUT.
+    ``on_plan(uploads)`` is called once the number of files to upload is known, and
+    ``on_upload(path, size)`` (from worker threads) after each successful PUT.
     Raises :class:`InvalidBuildError` if the build does not validate (nothing is written),
     :class:`DeployError` if an upload fails (the old entry point stays), :class:`S3Error` if
     the bucket cannot be read.
@@ -540,6 +542,8 @@ def deploy_build(
         )
         target.put(IN_PROGRESS, planning.encode_in_progress(record))
 
+    if on_plan is not None:
+        on_plan(len(upload_plan))
     counter = _Counter()
     uploader = _Uploader(directory, target, new_files, manifest_raw, counter, on_upload)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="deploy") as pool:

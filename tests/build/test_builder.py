@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,40 @@ def test_worker_processes_give_the_same_bytes(
     with pytest.raises(OverrideError, match=r'versions."9.9": no such version'):
         full_build(repo, None, tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
+
+
+def test_progress_counts_up_to_every_package(
+    repo: DataRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``progress(rendered, total)`` climbs to the total, in-process, across worker processes
+    (their stdout lines added up) and in an incremental build (the changed packages)."""
+    monkeypatch.setattr(builder, "PROGRESS_EVERY", 2)
+
+    def watch(out: Path, **kwargs: Any) -> tuple[Any, list[tuple[int, int]]]:
+        seen: list[tuple[int, int]] = []
+        lock = threading.Lock()
+
+        def progress(done: int, total: int) -> None:
+            with lock:
+                seen.append((done, total))
+
+        return build(repo, None, None, out, progress=progress, **kwargs), seen
+
+    alone, seen = watch(tmp_path / "alone")
+    total = seen[-1][1]
+    assert seen[-1] == (total, total) and total >= alone.rendered > 0
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) > 2
+
+    monkeypatch.setattr(builder, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(builder, "_workers", lambda: 3)
+    shared, seen = watch(tmp_path / "shared")
+    assert seen[-1] == (total, total) and len(seen) > 2  # every worker's lines, summed
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert_same_tree(alone.path, shared.path)
+
+    commit_records(repo, [record("progress-one"), record("progress-two")])
+    later, seen = watch(tmp_path / "later", previous=PreviousBuild(alone.path, alone.commit))
+    assert later.incremental and seen[-1] == (2, 2)
 
 
 # --- the command ---------------------------------------------------------------------------

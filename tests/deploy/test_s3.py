@@ -141,9 +141,18 @@ def test_second_deploy_uploads_only_changed_files_in_order(
     m2 = synthetic.write(
         tmp_path / "b2", NAMES, revisions=revisions, label="two", extra={"search.sqlite": SQLITE}
     )
+    planned: list[int] = []
+    progress: list[str] = []
+    lock = threading.Lock()
+
+    def on_upload(path: str, size: int) -> None:
+        with lock:
+            progress.append(path)
+
     with Puts(bucket.client) as puts:
-        report = deploy_build(tmp_path / "b2", bucket)
+        report = deploy_build(tmp_path / "b2", bucket, on_plan=planned.append, on_upload=on_upload)
     uploaded = puts.done(bucket)
+    assert planned == [5] and sorted(progress) == sorted(uploaded)  # what a progress bar shows
     assert sorted(uploaded) == sorted([*revisions, "packages.json", MANIFEST_NAME])
     assert report.uploaded == len(uploaded) == 5
     assert report.skipped == len(m2.files) + 1 - 5
