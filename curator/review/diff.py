@@ -20,6 +20,8 @@ packages sorted by name; values are raw, escape them before putting them into HT
       "files_changed": 3,               # package and override files that differ
       "unchanged": 1,                   # of their packages, those with no visible change
       "ignored_paths": ["overrides/x.json"],   # under overrides/ but not an override file
+      "invalid_paths": ["overrides/plugins/Bad.json"],  # named like one, bad slug: the
+                                        # build refuses the commit (curator validate says why)
       "packages": [{
         "name": "wp-plugin/akismet", "type": "plugin", "slug": "akismet",
         "package": "changed",           # "added" / "removed": its record appeared / went
@@ -195,6 +197,7 @@ class DiffResult:
     files_changed: int = 0
     unchanged: int = 0
     ignored_paths: list[str] = field(default_factory=list)
+    invalid_paths: list[str] = field(default_factory=list)
     packages: list[PackageDiff] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -206,6 +209,7 @@ class DiffResult:
             "files_changed": self.files_changed,
             "unchanged": self.unchanged,
             "ignored_paths": self.ignored_paths,
+            "invalid_paths": self.invalid_paths,
             "packages": [p.to_json() for p in self.packages],
         }
 
@@ -369,7 +373,12 @@ def _changed(repo: DataRepo, base: str, head: str, result: DiffResult) -> dict[K
         if rel.startswith(f"{OVERRIDES_DIR}/"):
             where = check_override_path(rel)
             if isinstance(where, str):
-                result.ignored_paths.append(path)
+                # the build skips what is not shaped like overrides/<kind>/<name>.json, and
+                # fails on such a file whose name is no valid slug
+                if where.startswith("not a valid slug"):
+                    result.invalid_paths.append(path)
+                else:
+                    result.ignored_paths.append(path)
                 continue
             keys.setdefault(where, set()).add("override")
             result.files_changed += 1
@@ -488,6 +497,13 @@ def render_text(result: DiffResult, *, max_packages: int | None = None) -> str:
     lines.append(f"{summary} ({extra}).")
     if result.config_changed:
         lines += ["", "⚠️ `registry.json` changed: every package may be affected."]
+    if result.invalid_paths:
+        paths = _list(result.invalid_paths)
+        lines += [
+            "",
+            f"⛔ override files with invalid names (the build fails on them; "
+            f"`curator validate` says why): {paths}",
+        ]
     if result.ignored_paths:
         paths = _list(result.ignored_paths)
         lines += ["", f"⚠️ not override files (ignored by the build): {paths}"]

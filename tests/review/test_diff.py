@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from curator import canonical
+from curator.build.builder import build
+from curator.build.overrides import OverrideError
 from curator.build.seed import commit_records, mutate
 from curator.datarepo import DataRepo
 from curator.layout import REGISTRY_FILE, package_path
@@ -229,14 +232,31 @@ def test_a_configuration_change_is_flagged(repo: DataRepo) -> None:
     assert "`registry.json` changed" in text(result)
 
 
-def test_files_that_are_not_overrides_are_listed(repo: DataRepo) -> None:
+def test_files_that_are_not_overrides_are_listed(repo: DataRepo, tmp_path: Path) -> None:
+    """As the build sees them: an override file whose name is no slug fails it; other files
+    under overrides/ (not .json, nested, elsewhere) are skipped."""
     base = repo.head() or ""
-    write(repo, {"overrides/plugins/Bad <b>Name</b>.json": override_bytes()})
-    result = diff(repo, base)
-    assert result.ignored_paths == ["overrides/plugins/Bad <b>Name</b>.json"]
-    assert "not override files (ignored by the build): `overrides/plugins/Bad <b>Name" in (
-        text(result)
+    write(
+        repo,
+        {
+            "overrides/plugins/Bad <i>Name.json": override_bytes(),
+            "overrides/plugins/Bad <b>Name</b>.json": override_bytes(),  # nested: b>.json
+            "overrides/README.md": b"how to write an override\n",
+        },
     )
+    result = diff(repo, base)
+    assert result.invalid_paths == ["overrides/plugins/Bad <i>Name.json"]
+    assert result.ignored_paths == [
+        "overrides/README.md",
+        "overrides/plugins/Bad <b>Name</b>.json",
+    ]
+    shown = text(result)
+    assert "invalid names (the build fails on them" in shown
+    assert "`overrides/plugins/Bad <i>Name.json`" in shown
+    assert "not override files (ignored by the build): `overrides/README.md`" in shown
+    # what the build does with the same commit
+    with pytest.raises(OverrideError, match="not a valid slug"):
+        build(repo, None, None, tmp_path / "out")
 
 
 def test_a_side_that_cannot_be_rendered_is_reported(repo: DataRepo) -> None:
@@ -280,6 +300,7 @@ def test_json_format(repo: DataRepo) -> None:
         "format",
         "head",
         "ignored_paths",
+        "invalid_paths",
         "packages",
         "unchanged",
     ]
