@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Self
 
 from rich.console import Console
 from rich.progress import (
@@ -19,25 +20,20 @@ from curator.layout import PackageType
 from curator.records import Change
 
 
-class BarProgress:
-    def __init__(self, *, enabled: bool = True) -> None:
-        self.console = Console(stderr=True)
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=self.console,
-            disable=not enabled,
-            transient=False,
-        )
-        self._task: TaskID | None = None
-        self._failed = 0
-        self.enabled = enabled
+def _bar(console: Console, *, enabled: bool, transient: bool, failed: bool = False) -> Progress:
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn()]
+    if failed:
+        columns.append(TextColumn("{task.fields[failed]} failed"))
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
+    return Progress(*columns, console=console, disable=not enabled, transient=transient)
 
-    def __enter__(self) -> BarProgress:
+
+class _Shown:
+    """Starts and stops a rich bar around a ``with`` block."""
+
+    _bar: Progress
+
+    def __enter__(self) -> Self:
         self._bar.start()
         return self
 
@@ -45,6 +41,17 @@ class BarProgress:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._bar.stop()
+
+
+class BarProgress(_Shown):
+    """The sync's bar: packages fetched, and how many failed."""
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self.console = Console(stderr=True)
+        self._bar = _bar(self.console, enabled=enabled, transient=False, failed=True)
+        self._task: TaskID | None = None
+        self._failed = 0
+        self.enabled = enabled
 
     def stage(self, text: str) -> None:
         if self.enabled:
@@ -61,33 +68,15 @@ class BarProgress:
         self._bar.update(self._task, advance=1, failed=self._failed)
 
 
-class CountBar:
+class CountBar(_Shown):
     """A rich bar for one counted job on stderr (``rendering``, ``uploading``); disabled, it
     does nothing. ``set`` and ``advance`` are thread-safe (rich locks its tasks)."""
 
     def __init__(self, description: str, *, enabled: bool) -> None:
         self.enabled = enabled
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled,
-            transient=True,
-        )
+        self._bar = _bar(Console(stderr=True), enabled=enabled, transient=True)
         self._description = description
         self._task: TaskID | None = None
-
-    def __enter__(self) -> CountBar:
-        self._bar.start()
-        return self
-
-    def __exit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._bar.stop()
 
     def set(self, done: int, total: int) -> None:
         """``done`` of ``total`` (the total may be learnt late)."""
