@@ -65,7 +65,6 @@ FORMAT = 1
 BUILDER = f"curator {__version__}"
 
 _HEX40 = re.compile(r"[0-9a-f]{40}")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 # Paths that need no closer look: segments of safe characters, none starting with a dot (so
 # no "", ".", ".." and nothing under the reserved ".curator/").
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
@@ -335,6 +334,8 @@ def _hash_batch(
     keep: frozenset[str],
     cache: FileCache | None = None,
 ) -> list[_Hashed]:
+    """Read, hash (and parse) ``paths``; with ``cache``, record what was read in it (the
+    caller has already looked the files up there, see :func:`_validate_against`)."""
     out: list[_Hashed] = []
     for rel in paths:
         full = os.path.join(root, rel)
@@ -343,10 +344,6 @@ def _hash_batch(
             if cache is not None:
                 st = os.lstat(full)
                 key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-                sha = cache.get(key) if rel not in keep else None
-                if sha is not None:
-                    out.append(_Hashed(rel, _Known(sha, st.st_size)))
-                    continue
             with open(full, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
