@@ -132,6 +132,12 @@ def serve(
     )
     setup = logs.current(ctx) or logs.configure()
     setup.service_defaults()
+    if not root.is_dir():  # a first start before any build, or a mistyped --storage
+        logging.getLogger("server.cli").warning(
+            "storage directory %s does not exist (yet): /health answers 503 until a build is "
+            "promoted there; check --storage / CURATOR_STORAGE if one was",
+            root,
+        )
     uvicorn.run(
         create_app(settings),
         host=host,

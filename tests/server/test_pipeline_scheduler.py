@@ -233,3 +233,15 @@ def test_serve_with_scheduler_needs_a_valid_data_repository(
     bad = CliRunner().invoke(cli, ["--repo", str(tmp_path / "empty"), "serve", "--with-scheduler"])
     assert bad.exit_code == 5 and "not a git repository" in bad.output.lower()
     assert fake_run == {}
+
+
+def test_serve_warns_when_the_storage_directory_does_not_exist(
+    tmp_path: Path, fake_run: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A first start before any build is normal (systemd starts the server before the first
+    pipeline); a mistyped --storage is not: the operator is told which directory is missing."""
+    missing = tmp_path / "no-such-storage"
+    with caplog.at_level(logging.WARNING, logger="server.cli"):
+        result = CliRunner().invoke(cli, ["--storage", str(missing), "serve"])
+    assert result.exit_code == 0, result.output
+    assert f"storage directory {missing} does not exist" in caplog.text
