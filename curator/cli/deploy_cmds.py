@@ -124,6 +124,22 @@ def _s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
+grace_hours_option = click.option(
+    "--grace-hours",
+    type=click.FloatRange(min=0),
+    default=24.0,
+    show_default=True,
+    help="With --to: delete keys the build no longer names once orphaned this long.",
+)
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(1, 128),
+    default=16,
+    show_default=True,
+    help="Files hashed or transferred in parallel.",
+)
+
+
 def _check_url(url: str, option: str) -> tuple[str, str]:
     from curator.deploy.plan import parse_s3_url
 
@@ -151,20 +167,8 @@ def _bucket(url: str, endpoint_url: str | None, region: str | None, workers: int
     help="With --to: upload this build directory instead of a stored build.",
 )
 @_s3_options
-@click.option(
-    "--grace-hours",
-    type=click.FloatRange(min=0),
-    default=24.0,
-    show_default=True,
-    help="With --to: delete keys the build no longer names once orphaned this long.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 128),
-    default=16,
-    show_default=True,
-    help="Files hashed or transferred in parallel.",
-)
+@grace_hours_option
+@workers_option
 @click.option("--dry-run", is_flag=True, help="With --to: plan and report, write nothing.")
 @click.option(
     "--rescan",
@@ -353,13 +357,7 @@ def cleanup(keep: int, storage: Path | None) -> None:
     help="With --against: accept a manifest older than the newest one accepted before.",
 )
 @_s3_options
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 128),
-    default=16,
-    show_default=True,
-    help="Files hashed or transferred in parallel.",
-)
+@workers_option
 @_storage_option
 def verify(
     build_id: str | None,

@@ -13,7 +13,8 @@ import click
 from curator.cli._context import Settings, pass_settings
 from curator.cli._errors import ExitCode
 from curator.cli._revisions import upstream_client_options
-from curator.cli.sync_cmd import _TYPES, print_report, report_json
+from curator.cli.deploy_cmds import grace_hours_option
+from curator.cli.sync_cmd import _TYPES, print_report, report_json, type_option
 from curator.pipeline import PipelineLockedError, PipelineOptions, pipeline_lock, run_pipeline
 from curator.sync import SyncOptions
 
@@ -21,14 +22,7 @@ DEFAULT_STORAGE = Path("storage")
 
 
 @click.command()
-@click.option(
-    "--type",
-    "type_",
-    type=click.Choice(list(_TYPES)),
-    default="all",
-    show_default=True,
-    help="Which packages to sync.",
-)
+@type_option
 @click.option("--limit", type=click.IntRange(min=0), help="At most N packages this run.")
 @upstream_client_options
 @click.option(
@@ -38,13 +32,7 @@ DEFAULT_STORAGE = Path("storage")
     help="Also upload the build to S3/R2.",
 )
 @click.option("--endpoint-url", envvar="CURATOR_S3_ENDPOINT", help="S3-compatible endpoint.")
-@click.option(
-    "--grace-hours",
-    type=click.FloatRange(min=0),
-    default=24.0,
-    show_default=True,
-    help="With --to: delete keys the build no longer names once orphaned this long.",
-)
+@grace_hours_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with every step.")
 @pass_settings
 def pipeline(

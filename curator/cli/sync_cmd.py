@@ -21,6 +21,14 @@ from curator.records import Change
 from curator.sync import ALL_TYPES, DEFAULT_AUTHOR, SyncOptions, SyncReport
 
 _TYPES = {"plugin": (PackageType.PLUGIN,), "theme": (PackageType.THEME,), "all": ALL_TYPES}
+type_option = click.option(
+    "--type",
+    "type_",
+    type=click.Choice(list(_TYPES)),
+    default="all",
+    show_default=True,
+    help="Which packages to sync.",
+)
 _SHOWN = (
     Change.ADDED,
     Change.UPDATED,
@@ -33,14 +41,7 @@ _SHOWN = (
 
 
 @click.command()
-@click.option(
-    "--type",
-    "type_",
-    type=click.Choice(list(_TYPES)),
-    default="all",
-    show_default=True,
-    help="Which packages to sync.",
-)
+@type_option
 @click.option(
     "--slug", "slugs", multiple=True, metavar="SLUG", help="Sync only these (repeatable)."
 )
