@@ -20,6 +20,7 @@ complete indexed pack whose objects are simply unreferenced. ``git gc`` also exp
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import stat
 import struct
@@ -241,30 +242,48 @@ class PackLookup:
         self._packs: dict[int, Pack] = {}
         self._small: dict[bytes, Pack] = {}
         self._large: list[Pack] = []
+        # Mapped pack files. A mapping stays readable after a repack unlinks its file.
+        self._maps: dict[str, memoryview] = {}
 
     def get_raw(self, sha: RawObjectID) -> tuple[int, bytes]:
         """``(type, content)`` of an object; ``KeyError`` if the store does not have it."""
         pack = self._small.get(sha)
         if pack is not None:
             try:
-                return _typed(pack.get_raw(sha))
+                return self._read(pack, sha)
             except (KeyError, PackFileDisappeared):
                 pass
         else:
             large = self._large
             for i, pack in enumerate(large):
                 try:
-                    found = pack.get_raw(sha)
+                    found = self._read(pack, sha)
                 except KeyError:
                     continue
                 except PackFileDisappeared:
                     break  # a concurrent repack removed it
                 if i:
                     large.insert(0, large.pop(i))
-                return _typed(found)
+                return found
         # A new pack, a vanished one, a loose object or an alternate: rescan, ask dulwich.
         self.refresh()
         return _typed(self._store.get_raw(sha))
+
+    def _read(self, pack: Pack, sha: RawObjectID) -> tuple[int, bytes]:
+        """Read a whole (non-delta) object straight from the mapped pack in one inflate call;
+        deltas (packs written by ``git gc``) go through dulwich."""
+        offset = pack.index.object_offset(sha)
+        path = pack._data_path
+        view = self._maps.get(path)
+        if view is None:
+            try:
+                with open(path, "rb") as f:
+                    view = memoryview(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+            except (FileNotFoundError, ValueError):
+                return _typed(pack.get_raw(sha))
+            self._maps[path] = view
+        found = read_whole_object(view, offset)
+        return found if found is not None else _typed(pack.get_raw(sha))
 
     def refresh(self) -> None:
         self._store.packs  # noqa: B018 -- rescans the pack directory (drops vanished packs)
@@ -285,6 +304,35 @@ class PackLookup:
         self._packs = {}
         self._small = {}
         self._large = []
+        self._maps = {}
+
+
+def read_whole_object(pack: memoryview, offset: int) -> tuple[int, bytes] | None:
+    """``(type, content)`` of the non-delta entry at ``offset`` of a pack, or ``None`` for a
+    delta entry. Raises ``ValueError`` when the entry is truncated or does not inflate to
+    the size its header gives."""
+    byte = pack[offset]
+    type_num = (byte >> 4) & 7
+    size = byte & 0x0F
+    shift = 4
+    pos = offset + 1
+    while byte & 0x80:
+        byte = pack[pos]
+        size |= (byte & 0x7F) << shift
+        shift += 7
+        pos += 1
+    if type_num not in TYPE_NAMES:
+        return None
+    # zlib's compressBound: no stream of `size` bytes deflates to more than this
+    bound = size + (size >> 12) + (size >> 14) + (size >> 25) + 13
+    inflater = zlib.decompressobj()
+    try:
+        data = inflater.decompress(pack[pos : pos + bound], size + 1)  # the cap stops a bomb
+    except zlib.error as exc:
+        raise ValueError(f"corrupt pack entry at offset {offset}: {exc}") from None
+    if len(data) != size or not inflater.eof:  # eof: the stream's checksum was read and held
+        raise ValueError(f"corrupt pack entry at offset {offset}")
+    return type_num, data
 
 
 def _typed(found: tuple[int, bytes]) -> tuple[int, bytes]:
