@@ -2,10 +2,11 @@
 
 Everything the app uses is made here from ``settings`` (no import-time side effects, no
 globals) and handed to handlers through dependency injection: ``site`` (the :class:`Site`),
-``sync_runs`` (the optional sync-run reader of ``/health``), ``telemetry_writer`` (the
-:class:`BatchWriter` in front of the :class:`TelemetryStore`) and ``trusted_proxies``. The
-runtime database (telemetry) is migrated when the app starts (lifespan); with
-``settings.rollup_interval`` a background task rolls counts up, with
+``sync_runs`` (the optional sync-run reader of ``/health``), ``health_log`` (the
+:class:`ProblemThrottle` that keeps ``/health``'s warnings from flooding the log),
+``telemetry_writer`` (the :class:`BatchWriter` in front of the :class:`TelemetryStore`) and
+``trusted_proxies``. The runtime database (telemetry) is migrated when the app starts
+(lifespan); with ``settings.rollup_interval`` a background task rolls counts up, with
 ``settings.pipeline_interval`` another runs the pipeline (:mod:`server.pipeline_scheduler`).
 Logging is left to the process (``curator serve`` configures it: :mod:`curator.logs`), so
 Litestar does not replace the root logger's handlers. Routes:
@@ -45,6 +46,7 @@ from server import errors
 from server.admin.area import AdminArea, make_admin_area
 from server.build_reader import BuildReader, NoBuildError
 from server.counts import Counts
+from server.logthrottle import ProblemThrottle
 from server.pipeline_scheduler import PipelineJob, PipelineScheduler
 from server.routes.admin import AdminController
 from server.routes.admin_auth import AdminLoginController
@@ -68,13 +70,18 @@ from server.telemetry.writer import BatchWriter
 
 
 def create_app(
-    settings: ServerSettings, *, counts: Counts | None = None, clock: Clock = time.time
+    settings: ServerSettings,
+    *,
+    counts: Counts | None = None,
+    clock: Clock = time.time,
+    health_log: ProblemThrottle | None = None,
 ) -> Litestar:
     """A Litestar app serving the build promoted in ``settings.storage``.
 
     ``counts`` provides Composer install counts (default: the runtime database's, see
     :class:`DbCounts`; :class:`server.counts.ZeroCounts` for none); ``clock`` is the time
-    telemetry uses (Unix seconds; tests move it).
+    telemetry uses (Unix seconds; tests move it); ``health_log`` decides when ``/health``
+    logs a problem again (default: every 300 s on the monotonic clock; tests pass their own).
     """
     proxies = trusted_proxies(settings.trusted_proxies)
     engine = make_engine(settings.runtime_url())
@@ -105,6 +112,7 @@ def create_app(
         trusted=proxies,
         clock=clock,
     )
+    health_problems = health_log if health_log is not None else ProblemThrottle()
     sync_runs = (
         SyncRunReader(settings.data_repo, settings.data_prefix, settings.data_ref)
         if settings.data_repo is not None
@@ -116,6 +124,9 @@ def create_app(
 
     def provide_sync_runs() -> SyncRunReader | None:
         return sync_runs
+
+    def provide_health_log() -> ProblemThrottle:
+        return health_problems
 
     def provide_writer() -> BatchWriter:
         return writer
@@ -161,6 +172,7 @@ def create_app(
         dependencies={
             "site": Provide(provide_site, use_cache=True, sync_to_thread=False),
             "sync_runs": Provide(provide_sync_runs, use_cache=True, sync_to_thread=False),
+            "health_log": Provide(provide_health_log, use_cache=True, sync_to_thread=False),
             "telemetry_writer": Provide(provide_writer, use_cache=True, sync_to_thread=False),
             "trusted_proxies": Provide(
                 provide_trusted_proxies, use_cache=True, sync_to_thread=False

@@ -8,8 +8,11 @@ newest sync run (read from the commit trailers, cached for a short while).
 ``/health`` is public, so its ``detail`` and ``sync.error`` are fixed phrases
 (:data:`UNREADABLE_BUILD`, :data:`UNREADABLE_SEARCH`, :data:`UNREADABLE_DATA_REPO`): the
 underlying error (a file path, an exception's text) goes to the ``server.health`` logger at
-WARNING, on each request that meets it. The admin overview, behind a sign-in, still shows the
-data repository's error itself.
+WARNING. Monitors poll every few seconds, so a :class:`~server.logthrottle.ProblemThrottle`
+(one per app, made by the app factory) keeps that log readable: each problem kind (data
+repository, promoted build, search index) is logged when it appears or its text changes, then
+at most once per quiet interval with the number of polls not logged, and once at INFO when it
+clears. The admin overview, behind a sign-in, still shows the data repository's error itself.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from curator.build.manifest import parse_time
 from curator.datarepo import DataRepo
 from curator.runlog import read_failures, read_run
 from server.build_reader import NOTHING_PROMOTED, NoBuildError
+from server.logthrottle import ProblemThrottle
 from server.site import Site
 
 SYNC_CACHE_SECONDS: Final = 30.0
@@ -38,6 +42,11 @@ NO_SYNC_RUN: Final = "no sync run found"
 UNREADABLE_BUILD: Final = "the promoted build cannot be read"
 UNREADABLE_SEARCH: Final = "the promoted build's search index cannot be read"
 UNREADABLE_DATA_REPO: Final = "the data repository cannot be read"
+
+# Problem kinds of the log throttle.
+DATA_REPO_PROBLEM: Final = "data_repo"
+BUILD_PROBLEM: Final = "build"
+SEARCH_PROBLEM: Final = "search_index"
 
 log = logging.getLogger("server.health")
 
@@ -148,11 +157,27 @@ class SyncRunReader:
         return SyncRun(None, None, None, {}, error=NO_SYNC_RUN)
 
 
-def _public_sync(sync: SyncRun | None) -> SyncRun | None:
+def _failing(throttle: ProblemThrottle, kind: str, text: str) -> None:
+    """Log ``text`` at WARNING unless ``throttle`` holds it back (the same problem again)."""
+    report = throttle.failing(kind, text)
+    if report is not None:
+        log.warning("/health: %s", report.message())
+
+
+def _ok(throttle: ProblemThrottle, kind: str, text: str) -> None:
+    """Log ``text`` at INFO if ``kind`` was failing until now."""
+    if throttle.ok(kind):
+        log.info("/health: %s", text)
+
+
+def _public_sync(sync: SyncRun | None, throttle: ProblemThrottle) -> SyncRun | None:
     """``sync`` as /health shows it: a read error is logged and replaced by a fixed phrase."""
-    if sync is None or sync.error is None or sync.error == NO_SYNC_RUN:
+    if sync is None:
+        return None
+    if sync.error is None or sync.error == NO_SYNC_RUN:
+        _ok(throttle, DATA_REPO_PROBLEM, "the data repository is readable again")
         return sync
-    log.warning("/health: the data repository cannot be read: %s", sync.error)
+    _failing(throttle, DATA_REPO_PROBLEM, f"the data repository cannot be read: {sync.error}")
     return dataclasses.replace(sync, error=UNREADABLE_DATA_REPO)
 
 
@@ -162,19 +187,23 @@ class HealthController(Controller):
 
     @get("/", sync_to_thread=True, summary="Service health")
     def health(
-        self, site: NamedDependency[Site], sync_runs: NamedDependency[SyncRunReader | None]
+        self,
+        site: NamedDependency[Site],
+        sync_runs: NamedDependency[SyncRunReader | None],
+        health_log: NamedDependency[ProblemThrottle],
     ) -> Response[Health]:
         limit = site.settings.stale_after
-        sync = _public_sync(sync_runs.newest() if sync_runs is not None else None)
+        sync = _public_sync(sync_runs.newest() if sync_runs is not None else None, health_log)
         try:
             build = site.reader.current()
         except NoBuildError as exc:
             detail = str(exc)
             if detail != NOTHING_PROMOTED:
-                log.warning("/health: the promoted build cannot be read: %s", detail)
+                _failing(health_log, BUILD_PROBLEM, f"the promoted build cannot be read: {detail}")
                 detail = UNREADABLE_BUILD
             body = Health("no_build", detail, limit, sync=sync)
             return Response(body, status_code=503, media_type=MediaType.JSON)
+        _ok(health_log, BUILD_PROBLEM, "the promoted build is readable again")
         manifest = build.manifest
         age = int(time.time() - parse_time(manifest.time).timestamp())
         packages = build.search.totals() if build.search is not None else {}
@@ -182,10 +211,14 @@ class HealthController(Controller):
             packages["total"] = sum(packages.values())
         stale = age > limit
         if build.search_error is not None:
-            log.warning(
-                "/health: the search index of build %s cannot be read: %s",
-                build.id,
-                build.search_error,
+            _failing(
+                health_log,
+                SEARCH_PROBLEM,
+                f"the search index of build {build.id} cannot be read: {build.search_error}",
+            )
+        else:
+            _ok(
+                health_log, SEARCH_PROBLEM, f"the search index is readable again (build {build.id})"
             )
         if stale:
             detail = f"the data commit is {age}s old (limit {int(limit)}s)"
