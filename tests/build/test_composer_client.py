@@ -81,14 +81,27 @@ def registry(
         reg.close()
 
 
+# Debian 13's composer package (2.8), unpacked by scripts/debian_composer.py (scripts/setup).
+MODERN_COMPOSER = Path(__file__).resolve().parents[2] / ".tools" / "composer" / "composer"
+
+
+def modern_composer() -> str:
+    if not MODERN_COMPOSER.is_file():
+        pytest.fail(
+            f"{MODERN_COMPOSER} is missing: run scripts/setup (scripts/debian_composer.py)",
+            pytrace=False,
+        )
+    return str(MODERN_COMPOSER)
+
+
 class Project:
-    def __init__(self, root: Path, registry_url: str) -> None:
-        composer = shutil.which("composer")
+    def __init__(self, root: Path, registry_url: str, composer: str | None = None) -> None:
+        composer = composer or shutil.which("composer")
         if composer is None:
             pytest.fail("composer is not installed (apt-get install composer)", pytrace=False)
         self.composer = composer
         self.root = root / "project"
-        self.root.mkdir()
+        self.root.mkdir(parents=True)
         self.env = {
             **os.environ,
             "COMPOSER_HOME": str(root / "composer-home"),
@@ -199,3 +212,60 @@ def test_composer_lists_installs_updates_and_audits(registry: Registry, tmp_path
     lock = json.loads((project.root / "composer.lock").read_text())
     akismet = next(p for p in lock["packages"] if p["name"] == "wp-plugin/akismet")
     assert akismet["abandoned"] is True and akismet["version"] == "5.3.2"
+
+
+def test_composer_2_8_audit_reports_the_security_closure_and_the_abandoned_plugin(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Debian 12's composer (2.5) audits advisories only; from 2.7 on, `composer audit` also
+    fails on abandoned packages. Debian 13's composer 2.8 sees both in one audit."""
+    registry.publish()
+    project = Project(tmp_path, registry.url, composer=modern_composer())
+    assert re.search(r"Composer version 2\.(8|9|\d\d)\.", project.run("--version").stdout)
+    project.run("require", "wp-plugin/akismet:^5.3", "wp-plugin/hello-dolly:^1.6")
+    assert project.run("audit", "--format=plain").returncode == 0  # nothing to report yet
+
+    registry.replay.state.apply_changes(
+        [
+            {
+                "type": "plugin",
+                "slug": "akismet",
+                "action": "close",
+                "closure": {"date": "2024-05-01", "reason": "security-issue"},
+            },
+            {
+                "type": "plugin",
+                "slug": "hello-dolly",
+                "action": "close",
+                "closure": {"date": "2024-05-02", "reason": "author-request"},
+            },
+        ]
+    )
+    registry.publish()
+    # The lock records abandonment on update; `audit --locked` (what CI runs) reads the lock
+    updated = project.run("update")
+    assert "Package wp-plugin/hello-dolly is abandoned" in updated.stderr, updated.stderr
+    locked = project.run("audit", "--format=plain", "--locked", ok=False)
+    # and a fresh install from that lock records it for a plain `composer audit`
+    shutil.rmtree(project.root / "vendor")
+    project.run("install")
+    installed = project.run("audit", "--format=plain", ok=False)
+    for audit in (locked, installed):
+        output = audit.stdout + audit.stderr
+        assert audit.returncode == 3, output  # 1: vulnerable, 2: abandoned
+        # the security closure: an advisory against every version
+        assert "Found 1 security vulnerability advisory affecting 1 package" in output, output
+        assert "Package: wp-plugin/akismet" in output
+        assert "was closed on WordPress.org: Security Issue" in output
+        assert "Affected versions: *" in output
+        # both closures: abandoned packages, with no replacement suggested
+        assert "Found 2 abandoned packages" in output, output
+        assert "wp-plugin/akismet is abandoned. No replacement was suggested." in output
+        assert "wp-plugin/hello-dolly is abandoned. No replacement was suggested." in output
+    # Debian 12's composer (2.5), on the same project: the advisory, but not the abandonment
+    legacy = Project(tmp_path / "legacy", registry.url)
+    legacy.root = project.root
+    old = legacy.run("audit", "--format=plain", ok=False)
+    assert old.returncode == 1, old.stdout + old.stderr
+    assert "Package: wp-plugin/akismet" in old.stdout + old.stderr
+    assert "abandoned" not in (old.stdout + old.stderr).lower()

@@ -1,0 +1,85 @@
+"""scripts/debian_composer.py: the lock, the dependency closure and the autoloader relocation.
+
+The install itself runs in scripts/setup and is exercised by the composer 2.8 client test
+(tests/build/test_composer_client.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "debian_composer", ROOT / "scripts" / "debian_composer.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+dc = load()
+
+
+def test_the_committed_lock_pins_composer_and_its_libraries() -> None:
+    entries = dc.read_lock()
+    names = [Path(p).name for p, _ in entries]
+    assert any(n.startswith("composer_2.") for n in names)
+    assert any(n.startswith("php-symfony-console_") for n in names)
+    assert not any(n.startswith(("php-cli_", "php-common_", "php8")) for n in names)
+    assert len({sha for _, sha in entries}) == len(entries)
+
+
+@pytest.mark.parametrize(
+    "line", ["pool/main/c/x.deb", "pool/main/c/x.deb abc", "/etc/passwd " + "0" * 64]
+)
+def test_a_malformed_lock_line_is_named(tmp_path: Path, line: str) -> None:
+    lock = tmp_path / "lock"
+    lock.write_text("# comment\n\n" + line + "\n")
+    with pytest.raises(SystemExit, match=r"lock:3: expected"):
+        dc.read_lock(lock)
+
+
+def test_resolve_follows_depends_and_leaves_the_system_php_alone() -> None:
+    index = dc._parse_index(
+        "Package: composer\nVersion: 2.8\nDepends: php-cli, php-a (>= 1), php-b | php-c\n"
+        "Filename: pool/c.deb\nSHA256: 1\n\n"
+        "Package: php-a\nVersion: 1\nDepends: php-common, php-psr\nFilename: pool/a.deb\n"
+        "SHA256: 2\n\n"
+        "Package: php-c\nVersion: 1\nFilename: pool/cc.deb\nSHA256: 3\n\n"
+        "Package: php-psr-impl\nVersion: 1\nProvides: php-psr (= 1)\nFilename: pool/p.deb\n"
+        "SHA256: 4\n"
+    )
+    got = [f["Package"] for f in dc.resolve(index)]
+    assert got == ["composer", "php-a", "php-c", "php-psr-impl"]  # php-b is not in the index
+    with pytest.raises(SystemExit, match="php-x is not in trixie"):
+        dc.resolve({**index, "composer": {**index["composer"], "Depends": "php-x"}})
+
+
+def test_relocated_autoloaders_load_the_unpacked_copies(tmp_path: Path) -> None:
+    """Debian's generated autoloaders require absolute /usr/share/php paths; after
+    relocation PHP itself loads the copies next to them, wherever the prefix is."""
+    php = tmp_path / "usr" / "share" / "php"
+    (php / "Lib").mkdir(parents=True)
+    (php / "Composer").mkdir()
+    (php / "Lib" / "autoload.php").write_text("<?php\necho 'unpacked copy';\n")
+    (php / "Composer" / "autoload.php").write_text(
+        "<?php\n\nrequire_once '/usr/share/php/Lib/autoload.php';\n"
+    )
+    assert dc.relocate(php) == 1
+    assert "/usr/share/php" not in (php / "Composer" / "autoload.php").read_text()
+    moved = tmp_path.rename(tmp_path.with_name(tmp_path.name + "-moved"))
+    out = subprocess.run(
+        ["php", str(moved / "usr/share/php/Composer/autoload.php")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == "unpacked copy"
