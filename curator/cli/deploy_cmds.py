@@ -331,13 +331,19 @@ def cleanup(keep: int, storage: Path | None) -> None:
 @click.option(
     "--against",
     metavar="URL|DIR",
-    help="A published registry (http(s) URL or directory): rebuild the commit and compare "
-    "(signature, rollback, manifest, every file). Exit status 5 if anything fails.",
+    help="A published registry (http(s) URL or directory): compare it with the commit's "
+    "build (signature, rollback, manifest, every file). Exit status 5 if anything fails.",
 )
 @click.option(
     "--commit",
     metavar="SHA",
-    help="With --against: the commit to rebuild (default: the one the published manifest names).",
+    help="With --against: the commit to check (default: the one the published manifest names).",
+)
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="With --against: rebuild the commit in a temporary directory even when the storage "
+    "holds a build of it that validates.",
 )
 @click.option(
     "--sample",
@@ -356,6 +362,7 @@ def cleanup(keep: int, storage: Path | None) -> None:
     is_flag=True,
     help="With --against: accept a manifest older than the newest one accepted before.",
 )
+@click.option("--json", "as_json", is_flag=True, help="With --against: print the outcome as JSON.")
 @_s3_options
 @workers_option
 @_storage_option
@@ -369,6 +376,8 @@ def verify(
     sample: int | None,
     state_path: Path | None,
     allow_rollback: bool,
+    rebuild: bool,
+    as_json: bool,
     endpoint_url: str | None,
     region: str | None,
     workers: int,
@@ -380,10 +389,13 @@ def verify(
     validated against its own manifest.json, a bucket against its deployed manifest.json.
     Exit status 1 if anything differs; each difference names the file.
 
-    With --against URL|DIR (a mirror's check): rebuild the commit from the data repository,
-    check the published manifest's signature against the keys registry.json pins at that
-    commit, refuse a manifest older than one accepted before, then require the published
-    manifest to be byte-identical to the rebuilt one and every file to match it.
+    With --against URL|DIR (a mirror's check): check the published manifest's signature
+    against the keys registry.json pins at the commit, refuse a manifest older than one
+    accepted before, then require the published manifest to be byte-identical to the
+    commit's build and every file to match it. That build is the storage's build of the
+    commit when there is one that validates (and names this commit, tree and builder
+    version), else a rebuild from the data repository in a temporary directory; --rebuild
+    always rebuilds. The output names the reference used.
     """
     chosen = [x for x in (build_id, directory, bucket) if x is not None]
     if against is not None:
@@ -404,10 +416,15 @@ def verify(
             state_path=state_path,
             allow_rollback=allow_rollback,
             workers=workers,
+            storage=None if rebuild else _storage(storage),
+            as_json=as_json,
         )
         return
-    if commit is not None or sample is not None or state_path is not None or allow_rollback:
-        raise click.UsageError("--commit, --sample, --state and --allow-rollback need --against")
+    against_only = (commit, sample, state_path)
+    if any(x is not None for x in against_only) or allow_rollback or rebuild or as_json:
+        raise click.UsageError(
+            "--commit, --sample, --state, --allow-rollback, --rebuild and --json need --against"
+        )
     if len(chosen) > 1:
         raise click.UsageError("give at most one of --build, --dir, --bucket")
     if bucket is not None:

@@ -11,17 +11,30 @@ Steps, each of which can refuse (nothing later runs then):
    the outcome says so);
 3. **rollback**: the manifest must not be older than the newest one accepted for this
    location before (:mod:`curator.mirror.rollback`), unless ``allow_rollback``;
-4. **rebuild** the commit (a full build into a temporary directory) and compare: the
-   published manifest must be byte-identical to the rebuilt one, and every published file
-   must have the rebuilt file's size and sha256 (all files, or with ``sample`` every root
-   file plus that many p2 files chosen at random by the OS's random source, so a mirror
-   cannot predict them). A directory is also listed, so files the build does not have show
-   up; over HTTP that is impossible.
+4. **reference**: the manifest the commit builds to. When the local storage holds a build
+   of the commit (``builds/<id>``, the id :func:`~curator.build.builder.build` gives it) that
+   validates (:func:`~curator.build.manifest.check_build` with the storage's
+   :class:`~curator.build.manifest.FileCache`, as a promotion does), whose manifest names
+   this commit, tree, commit time and builder version and is canonically encoded, its
+   manifest is used: builds are reproducible, so it is byte for byte what a rebuild gives,
+   and validation ties every entry to the files. Otherwise (or without a storage) the commit
+   is rebuilt in full into a temporary directory, and the outcome says why a stored build
+   was not trusted;
+5. **compare**: the published manifest must be byte-identical to the reference, and every
+   published file must have the size and sha256 the reference lists (all files, or with
+   ``sample`` every root file plus that many p2 files chosen at random by the OS's random
+   source, so a mirror cannot predict them). A directory is also listed, so files the build
+   does not have show up; over HTTP that is impossible.
+
+Only the reference *manifest* is compared with, so a stored build is trusted as far as the
+storage is: whoever can write it could also have changed the build and its manifest to
+agree. Without a storage (``curator verify --rebuild``) nothing but the data repository
+and this code is trusted.
 
 Every difference is a :class:`~curator.deploy.verify.Mismatch` naming the file and the
 expected and actual values. Files are read with ``workers`` threads (one HTTP connection
-each at most); each read is bounded by the size the rebuilt manifest expects. Only a fully
-clean verification advances the rollback state.
+each at most); each read is bounded by the size the reference manifest expects. Only a
+fully clean verification advances the rollback state.
 """
 
 from __future__ import annotations
@@ -39,12 +52,15 @@ from typing import Final
 
 from curator.build.builder import build
 from curator.build.manifest import (
+    BUILDER,
     MANIFEST_NAME,
     RESERVED_DIR,
     SIGNATURE_NAME,
     FileEntry,
     Manifest,
     ManifestError,
+    check_build,
+    format_time,
 )
 from curator.datarepo import DataError, DataRepo
 from curator.deploy.verify import Mismatch, Problem
@@ -52,6 +68,7 @@ from curator.gitstore import GitStoreError
 from curator.mirror.published import FetchError, PublishedSource
 from curator.mirror.rollback import Accepted, RollbackError, VerifyState
 from curator.signing import MAX_SIGNATURE_BYTES, SignatureError, SigningError, verify_manifest
+from curator.storage.local import LocalStorage, make_build_id
 
 __all__ = ["MAX_MANIFEST_BYTES", "Outcome", "Refused", "verify_against"]
 
@@ -75,9 +92,16 @@ class Outcome:
     rollback_allowed: bool = False  # an older manifest was checked under --allow-rollback
     mismatches: list[Mismatch] = field(default_factory=list)
     checked: int = 0  # files compared
-    total: int = 0  # files in the rebuilt manifest
-    rebuild_seconds: float = 0.0
+    total: int = 0  # files in the reference manifest
+    reference_build: str | None = None  # the stored build used as reference (None: rebuilt)
+    untrusted_build: str | None = None  # a stored build of the commit that was not used...
+    untrusted_reason: str | None = None  # ... and why (the commit was rebuilt instead)
+    reference_seconds: float = 0.0  # validating the stored build, or rebuilding
     state_updated: bool = False
+
+    @property
+    def rebuilt(self) -> bool:
+        return self.reference_build is None
 
     @property
     def ok(self) -> bool:
@@ -199,6 +223,71 @@ def compare_files(
     return [m for m in found if m is not None]
 
 
+@dataclass(frozen=True)
+class StoredReference:
+    """A stored build of the commit: its manifest (and its bytes) when it can stand in for a
+    rebuild, else both are None and ``reason`` says why not."""
+
+    build_id: str
+    manifest: Manifest | None
+    raw: bytes | None
+    reason: str | None = None
+
+
+def _header_problem(manifest: Manifest, commit: str, tree: str, when: str) -> str | None:
+    """Why ``manifest`` is not what a rebuild of ``commit`` by this builder names, if so."""
+    for name, expected in (
+        ("commit", commit),
+        ("tree", tree),
+        ("time", when),
+        ("builder", BUILDER),
+    ):
+        actual = getattr(manifest, name)
+        if actual != expected:
+            return f"its manifest names {name} {actual!r}, a rebuild gives {expected!r}"
+    return None
+
+
+def stored_reference(storage: LocalStorage, repo: DataRepo, commit: str) -> StoredReference | None:
+    """The build of ``commit`` in ``storage`` (None if there is none) and whether its
+    manifest is exactly what a rebuild gives: the build validates (with the storage's
+    validation cache, as a promotion does), and its manifest names this commit, tree,
+    commit time and builder version in the canonical encoding."""
+    view = repo.view(commit)
+    commit_time = next(repo.store.log(view.commit, max_count=1)).timestamp
+    build_id = make_build_id(view.commit, dt.datetime.fromtimestamp(commit_time, dt.UTC))
+    path = storage.build_path(build_id)
+    if not path.is_dir():
+        return None
+    try:
+        cache = storage.file_cache()
+        checked = check_build(path, cache=cache)
+        storage.keep_file_cache(cache)
+    except OSError as exc:
+        return StoredReference(build_id, None, None, f"unreadable ({exc})")
+    if checked.problems or checked.manifest is None or checked.manifest_raw is None:
+        problems = checked.problems or ["manifest unreadable"]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        return StoredReference(build_id, None, None, f"it fails validation: {problems[0]}{more}")
+    wrong = _header_problem(
+        checked.manifest, view.commit, view.snapshot.tree, format_time(commit_time)
+    )
+    if wrong is not None:
+        return StoredReference(build_id, None, None, wrong)
+    if checked.manifest.to_bytes() != checked.manifest_raw:
+        return StoredReference(
+            build_id, None, None, f"its {MANIFEST_NAME} is not canonically encoded"
+        )
+    return StoredReference(build_id, checked.manifest, checked.manifest_raw)
+
+
+def _rebuild(repo: DataRepo, commit: str, work_dir: Path | None) -> bytes:
+    """The manifest of a full build of ``commit`` into a temporary directory."""
+    with tempfile.TemporaryDirectory(prefix="curator-verify-", dir=work_dir) as tmp:
+        result = build(repo, commit, None, Path(tmp) / "build", full=True)
+        return (result.path / MANIFEST_NAME).read_bytes()
+
+
 def verify_against(
     repo: DataRepo,
     source: PublishedSource,
@@ -208,11 +297,13 @@ def verify_against(
     sample: int | None = None,
     workers: int = 16,
     allow_rollback: bool = False,
+    storage: LocalStorage | None = None,
     work_dir: Path | None = None,
     clock: Callable[[], dt.datetime] = _utcnow,
 ) -> Outcome:
-    """Verify the build published at ``source`` against a rebuild of ``commit`` (default: the
-    commit its manifest names); see the module docstring.
+    """Verify the build published at ``source`` against ``commit`` (default: the commit its
+    manifest names): against its build in ``storage`` when one validates, else a rebuild
+    (always without ``storage``); see the module docstring.
 
     Raises :class:`Refused` (missing/invalid manifest, another commit, bad signature),
     :class:`~curator.mirror.rollback.RollbackError`, and the builder's errors for a commit
@@ -258,23 +349,28 @@ def verify_against(
         previous=previous,
         rollback_allowed=rolled_back,
     )
-    with tempfile.TemporaryDirectory(prefix="curator-verify-", dir=work_dir) as tmp:
-        started = time.monotonic()
-        result = build(repo, sha, None, Path(tmp) / "build", full=True)
-        outcome.rebuild_seconds = time.monotonic() - started
-        rebuilt_raw = (result.path / MANIFEST_NAME).read_bytes()
-    rebuilt = Manifest.from_bytes(rebuilt_raw)
-    if rebuilt_raw != raw:
+    started = time.monotonic()
+    stored = stored_reference(storage, repo, sha) if storage is not None else None
+    if stored is not None and stored.manifest is not None and stored.raw is not None:
+        reference, reference_raw = stored.manifest, stored.raw
+        outcome.reference_build = stored.build_id
+    else:
+        if stored is not None:
+            outcome.untrusted_build, outcome.untrusted_reason = stored.build_id, stored.reason
+        reference_raw = _rebuild(repo, sha, work_dir)
+        reference = Manifest.from_bytes(reference_raw)
+    outcome.reference_seconds = time.monotonic() - started
+    if reference_raw != raw:
         outcome.mismatches.append(
             Mismatch(
-                MANIFEST_NAME, Problem.MANIFEST, actual=_manifest_difference(published, rebuilt)
+                MANIFEST_NAME, Problem.MANIFEST, actual=_manifest_difference(published, reference)
             )
         )
-    paths = _choose(rebuilt.files, sample)
-    outcome.total = len(rebuilt.files)
+    paths = _choose(reference.files, sample)
+    outcome.total = len(reference.files)
     outcome.checked = len(paths)
-    outcome.mismatches.extend(compare_files(source, rebuilt.files, paths, workers))
-    outcome.mismatches.extend(_extra(source, rebuilt.files))
+    outcome.mismatches.extend(compare_files(source, reference.files, paths, workers))
+    outcome.mismatches.extend(_extra(source, reference.files))
     outcome.mismatches.sort(key=lambda m: (m.path, m.problem.value))
     if outcome.ok and not rolled_back:
         outcome.state_updated = state.accept(source.location, offered, clock())
