@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -60,7 +60,7 @@ from server.runtime.engine import make_engine
 from server.runtime.migrate import upgrade
 from server.search import QueryError
 from server.settings import ServerSettings
-from server.site import STATIC, Site, make_templates
+from server.site import STATIC, CountsGeneration, Site, make_templates
 from server.telemetry.clientip import TrustedProxies, trusted_proxies
 from server.telemetry.common import Clock
 from server.telemetry.counts import DbCounts
@@ -74,13 +74,16 @@ def create_app(
     *,
     counts: Counts | None = None,
     clock: Clock = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
     health_log: ProblemThrottle | None = None,
 ) -> Litestar:
     """A Litestar app serving the build promoted in ``settings.storage``.
 
     ``counts`` provides Composer install counts (default: the runtime database's, see
     :class:`DbCounts`; :class:`server.counts.ZeroCounts` for none); ``clock`` is the time
-    telemetry uses (Unix seconds; tests move it); ``health_log`` decides when ``/health``
+    telemetry uses (Unix seconds; tests move it); ``monotonic`` measures the intervals of
+    counts (``counts_refresh``, ``ranking_refresh``, ``page_counts_refresh``; tests move it
+    too); ``health_log`` decides when ``/health``
     logs a problem again (default: every 300 s on the monotonic clock; tests pass their own).
     """
     proxies = trusted_proxies(settings.trusted_proxies)
@@ -90,6 +93,7 @@ def create_app(
         clock=clock,
         refresh=settings.counts_refresh,
         ranking_refresh=settings.ranking_refresh,
+        monotonic=monotonic,
     )
     store = TelemetryStore(engine, clock=clock, on_change=db_counts.invalidate)
     writer = BatchWriter(store)
@@ -99,11 +103,15 @@ def create_app(
         else None
     )
     pipelines = _pipeline_scheduler(settings)
+    site_counts = counts if counts is not None else db_counts
     site = Site(
         settings=settings,
         reader=BuildReader(settings.storage, page_cache_size=settings.page_cache_size),
-        counts=counts if counts is not None else db_counts,
+        counts=site_counts,
         templates=make_templates(),
+        generation=CountsGeneration(
+            site_counts.epoch, settings.page_counts_refresh, monotonic=monotonic
+        ),
     )
     admin = make_admin_area(
         engine,

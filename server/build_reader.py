@@ -28,17 +28,23 @@ from server.search import SearchIndex, SearchIndexError
 
 
 class PageCache:
-    """A bounded LRU of rendered responses (key -> body bytes), safe across threads."""
+    """A bounded LRU of rendered responses (key -> body bytes), safe across threads;
+    ``hits`` and ``misses`` count the answers of :meth:`get`."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._items: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
     def get(self, key: tuple[str, ...]) -> bytes | None:
         with self._lock:
             found = self._items.get(key)
-            if found is not None:
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
                 self._items.move_to_end(key)
             return found
 

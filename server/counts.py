@@ -4,8 +4,10 @@ Pages and the API ask a :class:`Counts` provider. :class:`server.telemetry.count
 reads the runtime database (what ``POST /downloads`` counted); :class:`ZeroCounts` answers
 zero for everything (tests that do not care about counts).
 
-``epoch()`` changes whenever counts change; pages that show counts put it in their cache key,
-so a cached page is reused between installs and never shows a stale count after one.
+``epoch()`` changes whenever counts change; a package page puts it in its cache key, so a cached
+page is reused between installs and never shows a stale count after one. Browse and search
+pages put :class:`server.site.CountsGeneration`'s epoch instead, which moves at most every
+``page_counts_refresh`` seconds (those pages list many packages: any install would evict them).
 ``ranking()`` gives every package's total for sorting by installs, tagged with the epoch it
 was read at (the search index refreshes its copy when the tag changes).
 """

@@ -32,6 +32,8 @@ class ServerSettings:
       ``curator telemetry rollup`` from cron);
     - ``counts_refresh``: seconds install counts may lag behind other server instances;
       ``ranking_refresh``: the same for the order of ``sort=downloads``;
+      ``page_counts_refresh``: seconds a cached browse or search page may go on showing
+      older counts (installs evict cached pages at most this often; a new build at once);
     - ``pipeline_interval``: seconds between in-process pipeline runs (sync, build, promote
       of ``data_repo`` into ``storage``; :mod:`server.pipeline_scheduler`), None for none
       (then run ``curator pipeline`` from a timer); ``pipeline_options``: what they sync and
@@ -57,6 +59,7 @@ class ServerSettings:
     rollup_interval: float | None = None
     counts_refresh: float = 1.0
     ranking_refresh: float = 2.0
+    page_counts_refresh: float = 60.0
     admin: AdminSettings = field(default_factory=AdminSettings)
     pipeline_interval: float | None = None
     pipeline_options: PipelineOptions = field(default_factory=PipelineOptions)

@@ -1,4 +1,9 @@
-"""``GET /``: the browse and search page (HTML, works without JavaScript)."""
+"""``GET /``: the browse and search page (HTML, works without JavaScript).
+
+Rendered pages are kept in the build's page cache, keyed on the query and the counts
+generation (:class:`server.site.CountsGeneration`), so a stream of installs does not evict
+them more often than every ``page_counts_refresh`` seconds; a new build has a new cache.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from typing import Final
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from server.counts import Ranking
 from server.routes._common import first_values, page_url, searchable
-from server.search import default_sort, parse_query
+from server.search import SearchIndex, SearchQuery, default_sort, parse_query
 from server.site import AnyRequest, Site, html_response
 
 SORT_LABELS: Final = (
@@ -30,25 +36,36 @@ class BrowseController(Controller):
             first_values(request, "q", "type", "sort", "page"), max_page=site.settings.max_page
         )
         build, index = searchable(site)
-        # The page shows counts (a new count, a new page); sorted by them, its order is the
-        # ranking's, which may be refreshed later than the counts.
-        epoch = str(site.counts.epoch())
+        # Keyed on the counts generation, not the epoch: installs evict cached pages at most
+        # every page_counts_refresh seconds (see CountsGeneration). A page shows the counts
+        # of when it was made.
+        generation = site.generation.current()
+        key = ("browse", query.q, query.type or "", query.sort, str(query.page), str(generation))
+        body = build.pages.get((*key, ""))
+        if body is not None:
+            return html_response(body)
         ranking = site.counts.ranking() if query.sort == "downloads" else None
-        order = "" if ranking is None else str(ranking.epoch)
-        key = ("browse", query.q, query.type or "", query.sort, str(query.page), epoch, order)
-        body = build.pages.get(key)
+        # Sorted by installs, a page is kept under the plain key only if its order is at least
+        # as new as the generation; an older ranking (re-read at most every ranking_refresh
+        # seconds) joins the key, so the page is made again once the ranking has caught up.
+        order = "" if ranking is None or ranking.epoch >= generation else str(ranking.epoch)
+        body = build.pages.get((*key, order)) if order else None
         if body is None:
-            result = index.search(query, site.settings.per_page, ranking)
-            names = [str(row["name"]) for row in result.rows]
-            body = site.render(
-                "browse.html",
-                query=query,
-                result=result,
-                sorts=SORT_LABELS,
-                selected_sort="" if query.sort == default_sort(query.q) else query.sort,
-                installs=site.counts.totals(names),
-                prev_url=page_url(query, query.page - 1) if query.page > 1 else None,
-                next_url=page_url(query, query.page + 1) if query.page < result.pages else None,
-            )
-            build.pages.put(key, body)
+            body = _render(site, index, query, ranking)
+            build.pages.put((*key, order), body)
         return html_response(body)
+
+
+def _render(site: Site, index: SearchIndex, query: SearchQuery, ranking: Ranking | None) -> bytes:
+    result = index.search(query, site.settings.per_page, ranking)
+    names = [str(row["name"]) for row in result.rows]
+    return site.render(
+        "browse.html",
+        query=query,
+        result=result,
+        sorts=SORT_LABELS,
+        selected_sort="" if query.sort == default_sort(query.q) else query.sort,
+        installs=site.counts.totals(names),
+        prev_url=page_url(query, query.page - 1) if query.page > 1 else None,
+        next_url=page_url(query, query.page + 1) if query.page < result.pages else None,
+    )

@@ -45,6 +45,7 @@ def make_client(
         public_url="https://repo.example.org",
         database_url=database_url,
         ranking_refresh=0,
+        page_counts_refresh=0,  # counts on browse pages at once (test_page_cache_counts.py)
         **options,
     )
     return TestClient(create_app(settings, clock=clock))
@@ -307,7 +308,7 @@ def test_cached_pages_follow_a_late_ranking(
     """The order of ``sort=downloads`` is refreshed at most every ``ranking_refresh``
     seconds; a page cached with an older order is not served once a newer one exists."""
     make_build()
-    settings = ServerSettings(storage=storage.root, ranking_refresh=0.5)
+    settings = ServerSettings(storage=storage.root, ranking_refresh=0.5, page_counts_refresh=0)
     with TestClient(create_app(settings, clock=clock)) as client:
         before = re.findall(
             r'<h2><a href="/packages/([^"]+)">', client.get("/?sort=downloads").text
