@@ -7,10 +7,16 @@ concurrent rollup (another process or instance) is kept out by an advisory lock 
 and by the write lock on SQLite, so no event is added twice. Readers see either the events or
 their rollups, never both (:mod:`server.telemetry.counts` reads both in one statement). A
 rollup also prunes expired dedup rows and past salts.
+
+Each rollup logs one record (logger ``server.telemetry``, ``event: rollup.finished``) with
+its numbers as fields (:mod:`curator.logs`): ``events`` (installs rolled up), ``packages``,
+``days`` (distinct UTC days among them), ``batches``, ``pruned_seen``, ``pruned_salts`` and
+``seconds``; at ``INFO`` when it rolled up or pruned anything, else at ``DEBUG``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -26,13 +32,21 @@ from server.telemetry.common import Clock, bump_epoch, prune, upsert
 BATCH: Final = 20_000
 ROLLUP_LOCK: Final = 0x726F6C6C7570  # pg_advisory_xact_lock key ("rollup")
 
+log = logging.getLogger("server.telemetry")
+
 
 @dataclass(frozen=True)
 class RollupResult:
+    """What one rollup did: installs (``events``) of how many packages and UTC days, in how
+    many transactions (``batches``), what it pruned, and how long it took."""
+
     events: int
     packages: int
     pruned_seen: int
     pruned_salts: int
+    days: int = 0
+    batches: int = 0
+    seconds: float = 0.0
 
 
 def _add(
@@ -50,10 +64,13 @@ def _add(
 
 
 def rollup(engine: Engine, *, clock: Clock = time.time, batch: int = BATCH) -> RollupResult:
-    """Roll every counted install up; returns what was done."""
+    """Roll every counted install up; returns what was done (and logs it)."""
+    started = time.perf_counter()
     events = schema.events
     total = 0
+    batches = 0
     packages: set[str] = set()
+    days: set[str] = set()
     pruned = (0, 0)
     first = True
     while True:
@@ -82,7 +99,39 @@ def rollup(engine: Engine, *, clock: Clock = time.time, batch: int = BATCH) -> R
                 _add(conn, schema.totals, ["package"], totals)
                 bump_epoch(conn)
                 packages.update(p for (p,) in totals)
+                days.update(day for (_package, _version, day) in daily)
                 total += len(rows)
+                batches += 1
         if len(rows) < batch:
             break
-    return RollupResult(total, len(packages), *pruned)
+    result = RollupResult(
+        events=total,
+        packages=len(packages),
+        pruned_seen=pruned[0],
+        pruned_salts=pruned[1],
+        days=len(days),
+        batches=batches,
+        seconds=time.perf_counter() - started,
+    )
+    log.log(
+        logging.INFO if total or any(pruned) else logging.DEBUG,
+        "rollup: %d installs of %d packages over %d days in %.3f s; "
+        "pruned %d dedup rows and %d salts",
+        result.events,
+        result.packages,
+        result.days,
+        result.seconds,
+        result.pruned_seen,
+        result.pruned_salts,
+        extra={
+            "event": "rollup.finished",
+            "events": result.events,
+            "packages": result.packages,
+            "days": result.days,
+            "batches": result.batches,
+            "pruned_seen": result.pruned_seen,
+            "pruned_salts": result.pruned_salts,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+    return result

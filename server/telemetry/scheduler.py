@@ -3,7 +3,9 @@
 :class:`RollupScheduler` runs :meth:`TelemetryStore.rollup` every ``interval`` seconds in a
 worker thread, from a task of the app's lifespan. One loop per app and a lock make sure two
 rollups of this process never run at once; other processes are kept out by the database (see
-:mod:`server.telemetry.rollup`). A failing rollup is logged and retried at the next tick.
+:mod:`server.telemetry.rollup`, which logs each rollup's numbers: ``event: rollup.finished``).
+A failing rollup is logged (``event: rollup.failed``, with ``error`` and ``retry_in``
+seconds) and retried at the next tick.
 """
 
 from __future__ import annotations
@@ -33,13 +35,19 @@ class RollupScheduler:
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            result = self.store.rollup()
+            result = self.store.rollup()  # logs what it did
             self.runs += 1
-            if result.events:
-                log.info("rollup: %d installs of %d packages", result.events, result.packages)
             return result
-        except Exception:
-            log.exception("rollup failed; retrying in %.0fs", self.interval)
+        except Exception as exc:
+            log.exception(
+                "rollup failed; retrying in %.0f s",
+                self.interval,
+                extra={
+                    "event": "rollup.failed",
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "retry_in": self.interval,
+                },
+            )
             return None
         finally:
             self._lock.release()
