@@ -4,9 +4,11 @@ Everything the app uses is made here from ``settings`` (no import-time side effe
 globals) and handed to handlers through dependency injection: ``site`` (the :class:`Site`),
 ``sync_runs`` (the optional sync-run reader of ``/health``), ``health_log`` (the
 :class:`ProblemThrottle` that keeps ``/health``'s warnings from flooding the log),
-``telemetry_writer`` (the :class:`BatchWriter` in front of the :class:`TelemetryStore`) and
-``trusted_proxies``. The runtime database (telemetry) is migrated when the app starts
-(lifespan); with ``settings.rollup_interval`` a background task rolls counts up, with
+``telemetry_writer`` (the :class:`BatchWriter` in front of the :class:`TelemetryStore`),
+``trusted_proxies`` and ``shutdown`` (the :class:`Shutdown` flag that ends the admin log
+stream when the server stops; ``curator serve`` sets it when uvicorn starts shutting down).
+The runtime database (telemetry) is migrated when the app starts (lifespan); with
+``settings.rollup_interval`` a background task rolls counts up, with
 ``settings.pipeline_interval`` another runs the pipeline (:mod:`server.pipeline_scheduler`).
 Logging is left to the process (``curator serve`` configures it: :mod:`curator.logs`), so
 Litestar does not replace the root logger's handlers. Routes:
@@ -60,6 +62,7 @@ from server.runtime.engine import make_engine
 from server.runtime.migrate import upgrade
 from server.search import QueryError
 from server.settings import ServerSettings
+from server.shutdown import Shutdown
 from server.site import STATIC, CountsGeneration, Site, make_templates
 from server.telemetry.clientip import TrustedProxies, trusted_proxies
 from server.telemetry.common import Clock
@@ -76,6 +79,7 @@ def create_app(
     clock: Clock = time.time,
     monotonic: Callable[[], float] = time.monotonic,
     health_log: ProblemThrottle | None = None,
+    shutdown: Shutdown | None = None,
 ) -> Litestar:
     """A Litestar app serving the build promoted in ``settings.storage``.
 
@@ -84,7 +88,10 @@ def create_app(
     telemetry uses (Unix seconds; tests move it); ``monotonic`` measures the intervals of
     counts (``counts_refresh``, ``ranking_refresh``, ``page_counts_refresh``; tests move it
     too); ``health_log`` decides when ``/health``
-    logs a problem again (default: every 300 s on the monotonic clock; tests pass their own).
+    logs a problem again (default: every 300 s on the monotonic clock; tests pass their own);
+    ``shutdown`` is the flag whose setting ends long-lived responses (default: a new one;
+    the server running the app sets it when it starts shutting down, the lifespan at the
+    latest).
     """
     proxies = trusted_proxies(settings.trusted_proxies)
     engine = make_engine(settings.runtime_url())
@@ -121,6 +128,7 @@ def create_app(
         clock=clock,
     )
     health_problems = health_log if health_log is not None else ProblemThrottle()
+    stopping = shutdown if shutdown is not None else Shutdown()
     sync_runs = (
         SyncRunReader(settings.data_repo, settings.data_prefix, settings.data_ref)
         if settings.data_repo is not None
@@ -145,8 +153,12 @@ def create_app(
     def provide_admin() -> AdminArea:
         return admin
 
+    def provide_shutdown() -> Shutdown:
+        return stopping
+
     @asynccontextmanager
     async def runtime(_app: Litestar) -> AsyncIterator[None]:
+        stopping.clear()
         await anyio.to_thread.run_sync(upgrade, engine)
         admin.logs.attach()  # the root logger (/admin/logs), detached at shutdown
         admin.logs.lower_level(logging.getLogger("server"), logging.INFO)
@@ -159,6 +171,7 @@ def create_app(
                 yield
                 tasks.cancel_scope.cancel()
         finally:
+            stopping.set()  # uvicorn: already set by curator serve's server (server.cli)
             await anyio.to_thread.run_sync(writer.stop)
             admin.logs.detach()
             engine.dispose()
@@ -186,6 +199,7 @@ def create_app(
                 provide_trusted_proxies, use_cache=True, sync_to_thread=False
             ),
             "admin": Provide(provide_admin, use_cache=True, sync_to_thread=False),
+            "shutdown": Provide(provide_shutdown, use_cache=True, sync_to_thread=False),
         },
         lifespan=[runtime],
         exception_handlers={
@@ -201,6 +215,7 @@ def create_app(
                 "scheduler": scheduler,
                 "pipeline_scheduler": pipelines,
                 "admin": admin,
+                "shutdown": stopping,
             }
         ),
         openapi_config=OpenAPIConfig(

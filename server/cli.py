@@ -11,26 +11,38 @@ uvicorn's loggers go through the logging the ``curator`` group configured
 (:mod:`curator.logs`: text or JSON lines, stderr and ``--log-file``), at ``info`` unless
 ``--log-level`` says otherwise. ``--with-scheduler`` also runs the pipeline (sync, build,
 promote; the global ``--repo`` is needed) every ``--pipeline-interval`` seconds.
+
+On SIGTERM or SIGINT uvicorn stops accepting connections and waits for the open responses
+before the app's lifespan shutdown; :class:`_Server` sets the app's
+:class:`server.shutdown.Shutdown` first, so the admin log streams end at once instead of
+holding the process until they time out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 
 from curator import logs
 from curator.pipeline import PipelineOptions
 from server.app import create_app
 from server.settings import ServerSettings
+from server.shutdown import Shutdown
 from server.telemetry.cli import database_url_option, resolve_url
 from server.telemetry.clientip import trusted_proxies as parse_trusted
 
 if TYPE_CHECKING:
+    from litestar import Litestar
+
     from curator.signing import SigningKey
 
 
@@ -138,14 +150,40 @@ def serve(
             "promoted there; check --storage / CURATOR_STORAGE if one was",
             root,
         )
-    uvicorn.run(
-        create_app(settings),
+    shutdown = Shutdown()
+    run_server(
+        create_app(settings, shutdown=shutdown),
+        shutdown,
         host=host,
         port=port,
         proxy_headers=False,
         log_config=None,  # records go to the handlers of curator.logs
         log_level=logging.getLogger().level,
     )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which sets the app's :class:`Shutdown` when it starts shutting down
+    (before it waits for the open responses)."""
+
+    def __init__(self, config: uvicorn.Config, shutdown: Shutdown) -> None:
+        super().__init__(config)
+        self._app_shutdown = shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._app_shutdown.set()  # in the event loop, as Shutdown wants
+        await super().shutdown(sockets)
+
+
+def run_server(app: Litestar, shutdown: Shutdown, **options: Any) -> None:
+    """Serve ``app`` with uvicorn (``options``: :class:`uvicorn.Config`'s) until SIGTERM or
+    SIGINT, setting ``shutdown`` as soon as uvicorn starts shutting down. As ``uvicorn.run``:
+    exits with status 3 when the server did not start (e.g. the port is in use)."""
+    server = _Server(uvicorn.Config(app, **options), shutdown)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises SIGINT when it is done
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def _check_data_repo(repo: Path | None, prefix: str | None, ref: str | None) -> None:

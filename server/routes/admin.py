@@ -6,7 +6,9 @@
 - ``GET /admin/overrides``: overrides in effect in the promoted build;
 - ``GET /admin/telemetry``: install totals and the most installed packages;
 - ``GET /admin/logs``: recent log records, ``?level=``; ``GET /admin/logs/stream``: the same
-  as Server-Sent Events while the page is open (``static/admin-logs.js``);
+  as Server-Sent Events while the page is open (``static/admin-logs.js``), ended after
+  ``stream_seconds`` (the browser reconnects) or as soon as the server starts shutting down
+  (the app's :class:`server.shutdown.Shutdown`);
 - ``POST /admin/logout``.
 
 The guard checks the session and, on every POST, the CSRF token; handlers get the session
@@ -20,7 +22,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
-import anyio
 import orjson
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -49,6 +50,7 @@ from server.admin.web import (
 from server.build_reader import Build, NoBuildError
 from server.logbuffer import LEVELS, level_number
 from server.routes.health import SyncRunReader
+from server.shutdown import Shutdown
 from server.site import AnyRequest, Site
 
 log = logging.getLogger("server.admin")
@@ -325,7 +327,10 @@ class AdminController(Controller):
 
     @get("/logs/stream", sync_to_thread=False)
     def logs_stream(
-        self, request: AnyRequest, admin: NamedDependency[AdminArea]
+        self,
+        request: AnyRequest,
+        admin: NamedDependency[AdminArea],
+        shutdown: NamedDependency[Shutdown],
     ) -> ServerSentEvent:
         level = level_number(_level_param(request.query_params.get("level")))
         after = _int_param(request.headers.get("last-event-id")) or _int_param(
@@ -341,7 +346,7 @@ class AdminController(Controller):
             deadline = time.monotonic() + limit
             quiet_since = time.monotonic()
             yield ServerSentEventMessage(comment="log stream", retry=2000)
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not shutdown.is_set():
                 records, newest = buffer.snapshot(level, last, LOG_RECORDS_SHOWN)
                 for record in records:
                     data = orjson.dumps({k: v for k, v in record.items() if k != "levelno"})
@@ -352,7 +357,8 @@ class AdminController(Controller):
                 elif time.monotonic() - quiet_since > STREAM_KEEPALIVE:
                     yield ServerSentEventMessage(comment="keep-alive")
                     quiet_since = time.monotonic()
-                await anyio.sleep(STREAM_POLL)
+                if await shutdown.wait(STREAM_POLL):  # the server stops: end the response
+                    return
 
         return ServerSentEvent(events(), headers={"Cache-Control": "no-store"})
 

@@ -201,10 +201,10 @@ def test_the_app_needs_a_data_repository_for_the_pipeline(tmp_path: Path) -> Non
 def fake_run(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
-    def run(app: Any, **kwargs: Any) -> None:
-        seen.update(kwargs, app=app)
+    def run(app: Any, shutdown: Any, **kwargs: Any) -> None:
+        seen.update(kwargs, app=app, shutdown=shutdown)
 
-    monkeypatch.setattr("server.cli.uvicorn.run", run)
+    monkeypatch.setattr("server.cli.run_server", run)
     return seen
 
 

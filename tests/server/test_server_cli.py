@@ -16,10 +16,10 @@ from server.runtime.engine import default_url
 def fake_serve(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {}
 
-    def fake_run(app: Any, **kwargs: Any) -> None:
-        seen.update(kwargs, app=app)
+    def fake_run(app: Any, shutdown: Any, **kwargs: Any) -> None:
+        seen.update(kwargs, app=app, shutdown=shutdown)
 
-    monkeypatch.setattr("server.cli.uvicorn.run", fake_run)
+    monkeypatch.setattr("server.cli.run_server", fake_run)
     return seen
 
 
@@ -38,6 +38,8 @@ def test_serve_passes_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert settings.database_url == default_url(tmp_path)
     assert settings.rollup_interval is None
     assert seen["app"].state["scheduler"] is None
+    # the server sets the app's own shutdown flag (it ends the admin log streams)
+    assert seen["shutdown"] is seen["app"].state["shutdown"]
 
 
 def test_serve_telemetry_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
