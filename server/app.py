@@ -87,8 +87,8 @@ def create_app(
     :class:`DbCounts`; :class:`server.counts.ZeroCounts` for none); ``clock`` is the time
     telemetry uses (Unix seconds; tests move it); ``monotonic`` measures the intervals of
     counts (``counts_refresh``, ``ranking_refresh``, ``page_counts_refresh``; tests move it
-    too); ``health_log`` decides when ``/health``
-    logs a problem again (default: every 300 s on the monotonic clock; tests pass their own);
+    too); ``health_log`` decides when ``/health`` logs a problem again (default: every
+    ``settings.health_log_quiet`` seconds on the monotonic clock; tests pass their own);
     ``shutdown`` is the flag whose setting ends long-lived responses (default: a new one;
     the server running the app sets it when it starts shutting down, the lifespan at the
     latest).
@@ -127,7 +127,9 @@ def create_app(
         trusted=proxies,
         clock=clock,
     )
-    health_problems = health_log if health_log is not None else ProblemThrottle()
+    health_problems = (
+        health_log if health_log is not None else ProblemThrottle(quiet=settings.health_log_quiet)
+    )
     stopping = shutdown if shutdown is not None else Shutdown()
     sync_runs = (
         SyncRunReader(settings.data_repo, settings.data_prefix, settings.data_ref)
@@ -216,6 +218,7 @@ def create_app(
                 "pipeline_scheduler": pipelines,
                 "admin": admin,
                 "shutdown": stopping,
+                "health_log": health_problems,
             }
         ),
         openapi_config=OpenAPIConfig(

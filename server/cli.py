@@ -46,6 +46,12 @@ if TYPE_CHECKING:
     from curator.signing import SigningKey
 
 
+def _positive_seconds(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not value > 0:  # also refuses nan
+        raise click.BadParameter(f"must be a positive number of seconds, got {value}")
+    return value
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -68,6 +74,14 @@ if TYPE_CHECKING:
     "trusted_proxies",
     multiple=True,
     help="Address or network whose X-Forwarded-For is believed (repeatable; default 127.0.0.1).",
+)
+@click.option(
+    "--health-log-quiet",
+    default=300,
+    show_default=True,
+    type=float,
+    callback=_positive_seconds,
+    help="Seconds between two log lines of the same /health problem while it lasts.",
 )
 @database_url_option
 @click.option(
@@ -106,6 +120,7 @@ def serve(
     public_url: str | None,
     stale_after: int,
     trusted_proxies: tuple[str, ...],
+    health_log_quiet: float,
     database_url: str | None,
     with_scheduler: bool,
     rollup_interval: int,
@@ -132,6 +147,7 @@ def serve(
         storage=root,
         public_url=public_url,
         stale_after=float(stale_after),
+        health_log_quiet=health_log_quiet,
         trusted_proxies=trusted_proxies or ("127.0.0.1",),
         data_repo=repo,
         data_prefix=getattr(obj, "prefix", None),

@@ -8,6 +8,7 @@ from pathlib import Path
 from curator.pipeline import PipelineOptions
 from curator.signing import SigningKey  # at run time: Litestar resolves these annotations
 from server.admin.settings import AdminSettings
+from server.logthrottle import DEFAULT_QUIET_SECONDS
 from server.runtime.engine import default_url
 
 
@@ -19,7 +20,9 @@ class ServerSettings:
     - ``public_url``: the public base URL of the repository (shown in the setup snippet), or
       None to use the request's own base URL;
     - ``stale_after``: ``/health`` answers 503 when the promoted build's data commit is older
-      than this many seconds;
+      than this many seconds; ``health_log_quiet``: seconds between two log lines of the same
+      ``/health`` problem while it lasts (the polls in between are counted, not logged;
+      :class:`server.logthrottle.ProblemThrottle`), positive;
     - ``trusted_proxies``: addresses or networks (``10.0.0.0/8``) whose ``X-Forwarded-For``
       the app believes for the client address (telemetry); everything else is a client;
     - ``data_repo`` / ``data_prefix`` / ``data_ref``: the data repository, optional; when set
@@ -64,6 +67,14 @@ class ServerSettings:
     pipeline_interval: float | None = None
     pipeline_options: PipelineOptions = field(default_factory=PipelineOptions)
     pipeline_signer: SigningKey | None = None
+    health_log_quiet: float = DEFAULT_QUIET_SECONDS
+
+    def __post_init__(self) -> None:
+        if not self.health_log_quiet > 0:  # also refuses NaN
+            raise ValueError(
+                "ServerSettings.health_log_quiet must be a positive number of seconds, "
+                f"got {self.health_log_quiet!r}"
+            )
 
     def runtime_url(self) -> str:
         """The runtime database URL: ``database_url`` or the SQLite file in ``storage``."""

@@ -150,3 +150,20 @@ def test_each_problem_kind_is_throttled_on_its_own(
             for w in repeats
         )
         assert lines(logged, logging.INFO) == []
+
+
+def test_the_quiet_interval_comes_from_the_settings(storage: LocalStorage) -> None:
+    assert create_app(ServerSettings(storage=storage.root)).state["health_log"].quiet == 300.0
+    app = create_app(ServerSettings(storage=storage.root, health_log_quiet=30.0))
+    assert app.state["health_log"].quiet == 30.0
+    # a throttle passed in (tests: their own clock) wins
+    own = ProblemThrottle(quiet=5.0)
+    assert (
+        create_app(ServerSettings(storage=storage.root), health_log=own).state["health_log"] is own
+    )
+
+
+@pytest.mark.parametrize("quiet", [0.0, -1.0, float("nan")])
+def test_the_quiet_interval_must_be_positive(storage: LocalStorage, quiet: float) -> None:
+    with pytest.raises(ValueError, match=r"ServerSettings\.health_log_quiet must be a positive"):
+        ServerSettings(storage=storage.root, health_log_quiet=quiet)

@@ -40,6 +40,19 @@ def test_serve_passes_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     assert seen["app"].state["scheduler"] is None
     # the server sets the app's own shutdown flag (it ends the admin log streams)
     assert seen["shutdown"] is seen["app"].state["shutdown"]
+    assert settings.health_log_quiet == 300.0 and seen["app"].state["health_log"].quiet == 300.0
+
+
+def test_serve_health_log_quiet_reaches_the_throttle(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = fake_serve(monkeypatch)
+    result = CliRunner().invoke(
+        server.cli.serve, ["--storage", str(tmp_path), "--health-log-quiet", "42.5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen["app"].state["site"].settings.health_log_quiet == 42.5
+    assert seen["app"].state["health_log"].quiet == 42.5
 
 
 def test_serve_telemetry_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -72,6 +85,10 @@ def test_serve_telemetry_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     [
         (["--trusted-proxy", "proxy.example.org"], "not an IP address or network"),
         (["--database-url", "mysql://x@y/z"], "unsupported database"),
+        (["--health-log-quiet", "0"], "'--health-log-quiet': must be a positive number"),
+        (["--health-log-quiet", "-5"], "'--health-log-quiet': must be a positive number"),
+        (["--health-log-quiet", "nan"], "'--health-log-quiet': must be a positive number"),
+        (["--health-log-quiet", "soon"], "'--health-log-quiet': 'soon' is not a valid float"),
     ],
 )
 def test_serve_rejects_bad_options(
