@@ -8,11 +8,15 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 from conftest import FakeClock
+from litestar.testing import TestClient
 
 from curator.cli import cli
+from curator.cli._errors import ExitCode
+from server.app import create_app
 from server.runtime import schema
 from server.runtime.engine import default_url, make_engine
 from server.runtime.migrate import current, head
+from server.settings import ServerSettings
 from server.telemetry.counts import DbCounts
 from server.telemetry.store import TelemetryStore
 
@@ -47,10 +51,62 @@ def test_migrate_and_rollup(database_url: str, tmp_path: Path, clock: FakeClock)
         engine.dispose()
 
 
-def test_rollup_migrates_a_new_database(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--storage", str(tmp_path), "telemetry", "rollup"])
+def test_rollup_creates_and_migrates_a_new_database_only_when_asked(tmp_path: Path) -> None:
+    args = ["--storage", str(tmp_path), "telemetry", "rollup"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == ExitCode.DATA
+    assert not (tmp_path / "runtime").exists()
+    result = CliRunner().invoke(cli, [*args, "--create"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "runtime" / "runtime.sqlite3").is_file()
+    assert "rolled up 0 installs" in result.output
+    again = CliRunner().invoke(cli, args)  # it exists now
+    assert again.exit_code == 0 and "rolled up 0 installs" in again.output
+
+
+def test_rollup_refuses_a_mistyped_storage(tmp_path: Path) -> None:
+    """A typo in --storage names a directory that does not exist: exit 5 (as the storage
+    commands do, tests/cli/test_cli_errors.py), naming the database, and nothing created."""
+    missing = tmp_path / "typo"
+    database = missing / "runtime" / "runtime.sqlite3"
+    result = CliRunner().invoke(cli, ["--storage", str(missing), "telemetry", "rollup"])
+    assert result.exit_code == ExitCode.DATA
+    assert result.stderr == (
+        f"curator: error: runtime database {database.resolve()} does not exist, nor does its "
+        f"directory {database.parent.resolve()}: give --storage DIR (or set CURATOR_STORAGE) "
+        "naming the server's storage, or --database-url (CURATOR_DATABASE_URL); --create "
+        "makes a new database\n"
+    )
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert not missing.exists()
+
+
+def test_rollup_refuses_a_mistyped_database_url(tmp_path: Path) -> None:
+    """The directory exists, the file does not (a typo in the file name): refused as well,
+    from the option and from the environment."""
+    storage = tmp_path / "storage"
+    migrated = CliRunner().invoke(cli, ["--storage", str(storage), "telemetry", "migrate"])
+    assert migrated.exit_code == 0, migrated.output
+    typo = (storage / "runtime" / "runtime.sqlite").resolve()
+    url = default_url(storage).replace("runtime.sqlite3", "runtime.sqlite")
+    for args, env in (
+        (["telemetry", "rollup", "--database-url", url], {}),
+        (["telemetry", "rollup"], {"CURATOR_DATABASE_URL": url}),
+    ):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == ExitCode.DATA
+        assert result.stderr.startswith(f"curator: error: runtime database {typo} does not exist:")
+        assert not typo.exists()
+    created = CliRunner().invoke(cli, ["telemetry", "rollup", "--database-url", url, "--create"])
+    assert created.exit_code == 0, created.output
+    assert typo.is_file()
+
+
+def test_serve_still_creates_the_runtime_database_on_first_start(tmp_path: Path) -> None:
+    storage = tmp_path / "new-storage"
+    with TestClient(create_app(ServerSettings(storage=storage))) as client:
+        assert client.get("/health").status_code == 503  # nothing promoted yet
+    assert (storage / "runtime" / "runtime.sqlite3").is_file()
 
 
 def test_database_url_from_the_environment(tmp_path: Path) -> None:
