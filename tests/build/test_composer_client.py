@@ -269,3 +269,46 @@ def test_composer_2_8_audit_reports_the_security_closure_and_the_abandoned_plugi
     assert old.returncode == 1, old.stdout + old.stderr
     assert "Package: wp-plugin/akismet" in old.stdout + old.stderr
     assert "abandoned" not in (old.stdout + old.stderr).lower()
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_MARK = "<!-- composer.json example: tests/build/test_composer_client.py installs from it -->"
+
+
+def readme_composer_json() -> dict[str, Any]:
+    text = README.read_text()
+    block = text[text.index(README_MARK) :].split("```json\n", 1)[1].split("```", 1)[0]
+    parsed: dict[str, Any] = json.loads(block)
+    return parsed
+
+
+def test_the_readme_composer_json_installs(registry: Registry, tmp_path: Path) -> None:
+    """The README's composer.json for WordPress projects, pointed at a build: it resolves
+    and installs a tagged plugin, a dev-trunk plugin and a theme."""
+    registry.publish()
+    manifest = readme_composer_json()
+    (repo,) = manifest["repositories"]
+    assert repo["url"] == "https://wp-composer.example.org"
+    repo["url"] = registry.url
+    # packagist.org is out of reach here: composer/installers comes from a stub package
+    manifest["repositories"] = [
+        {"packagist.org": False},
+        repo,
+        {
+            "type": "package",
+            "package": {"name": "composer/installers", "version": "2.2.0", "type": "metapackage"},
+        },
+    ]
+    manifest["config"]["secure-http"] = False
+    project = Project(tmp_path, registry.url, composer=modern_composer())
+    (project.root / "composer.json").write_text(json.dumps(manifest, indent=2))
+    project.run("install")
+    lock = json.loads((project.root / "composer.lock").read_text())
+    versions = {p["name"]: p["version"] for p in lock["packages"]}
+    assert versions["wp-plugin/akismet"] == "5.3.2"
+    assert versions["wp-plugin/hello-dolly"] == "dev-trunk"
+    assert versions["wp-theme/twentytwentyfour"].count(".") >= 1
+    assert "Version: 5.3.2" in project.installed("akismet")
+    types = {p["name"]: p["type"] for p in lock["packages"]}
+    assert types["wp-plugin/akismet"] == "wordpress-plugin"
+    assert types["wp-theme/twentytwentyfour"] == "wordpress-theme"
