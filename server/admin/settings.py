@@ -17,8 +17,8 @@ class AdminSettings:
       leave the window;
     - ``log_buffer_size``: structured log records kept in memory for ``/admin/logs``;
     - ``stream_seconds``: how long one ``/admin/logs/stream`` response stays open (the
-      browser's EventSource reconnects and resumes after the last record it saw). Short,
-      because uvicorn waits for open responses when it shuts down.
+      browser's EventSource reconnects and resumes after the last record it saw). Shutdown
+      does not wait for it: ``curator serve`` ends open streams at once (:mod:`server.shutdown`).
     """
 
     session_idle: int = 3600
