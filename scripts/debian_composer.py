@@ -21,6 +21,7 @@ committing it. Standard library only: it runs before the project's virtualenv ex
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import lzma
 import os
@@ -28,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -63,14 +65,55 @@ def read_lock(path: Path = LOCK) -> list[tuple[str, str]]:
     return entries
 
 
-def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=120) as response:
-        data: bytes = response.read()
-        return data
+def _fetch(url: str, attempts: int = 3) -> bytes:
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                data: bytes = response.read()
+                return data
+        except OSError:
+            if attempt == attempts:
+                raise
+            time.sleep(2.0 * attempt)
+    raise AssertionError("unreachable")
 
 
-def install(lock: Path = LOCK, dest: Path = DEST) -> Path:
+def cache_dir() -> Path:
+    """Downloaded ``.deb`` files, by sha256, shared by every checkout on this machine (a
+    fresh clone, as CI makes, then needs no network)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wp-composer-curator" / "debs"
+
+
+def _deb(pool_path: str, expected: str, cache: Path) -> bytes:
+    """The ``.deb`` at ``pool_path`` with sha256 ``expected``: from the cache, else the mirror."""
+    cached = cache / f"{expected}.deb"
+    if cached.is_file():
+        data = cached.read_bytes()
+        if hashlib.sha256(data).hexdigest() == expected:
+            return data
+    url = f"{MIRROR}/{pool_path}"
+    try:
+        data = _fetch(url)
+    except OSError as exc:
+        raise SystemExit(
+            f"cannot download {url}: {exc}\n"
+            "(if Debian replaced this version, run with --refresh and review the lock)"
+        ) from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise SystemExit(f"{url}: sha256 {actual}, the lock says {expected}")
+    with contextlib.suppress(OSError):  # a read-only cache only costs the download
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{expected}.{os.getpid()}"
+        tmp.write_bytes(data)
+        tmp.replace(cached)
+    return data
+
+
+def install(lock: Path = LOCK, dest: Path = DEST, cache: Path | None = None) -> Path:
     """Unpack the locked packages into ``dest`` unless that exact set is there already."""
+    cache = cache or cache_dir()
     entries = read_lock(lock)
     stamp = hashlib.sha256(lock.read_bytes()).hexdigest()
     stamp_file = dest / ".lock-sha256"
@@ -83,17 +126,7 @@ def install(lock: Path = LOCK, dest: Path = DEST) -> Path:
         root = Path(tmp) / "root"
         root.mkdir()
         for pool_path, expected in entries:
-            url = f"{MIRROR}/{pool_path}"
-            try:
-                data = _fetch(url)
-            except OSError as exc:
-                raise SystemExit(
-                    f"cannot download {url}: {exc}\n"
-                    "(if Debian replaced this version, run with --refresh and review the lock)"
-                ) from None
-            actual = hashlib.sha256(data).hexdigest()
-            if actual != expected:
-                raise SystemExit(f"{url}: sha256 {actual}, the lock says {expected}")
+            data = _deb(pool_path, expected, cache)
             deb = Path(tmp) / Path(pool_path).name
             deb.write_bytes(data)
             subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)

@@ -83,3 +83,28 @@ def test_relocated_autoloaders_load_the_unpacked_copies(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout == "unpacked copy"
+
+
+def test_a_fresh_checkout_installs_from_the_cache_without_the_network(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scripts/setup filled the machine's cache; a fresh clone (what CI makes) then unpacks
+    from it with no mirror at all, and gets a working composer 2.8."""
+    monkeypatch.setattr(dc, "MIRROR", "http://127.0.0.1:9")  # nothing listens on port 9
+    binary = dc.install(dest=tmp_path / "composer", cache=dc.cache_dir())
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("Composer version 2.8")
+    assert not any("'/usr/share/php/" in p.read_text() for p in tmp_path.rglob("autoload.php"))
+
+
+def test_a_damaged_cache_entry_is_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dc, "MIRROR", "http://127.0.0.1:9")
+    monkeypatch.setattr(dc.time, "sleep", lambda _s: None)
+    sha = "ab" * 32
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / f"{sha}.deb").write_bytes(b"not the package")
+    lock = tmp_path / "lock"
+    lock.write_text(f"pool/main/x/x_1_all.deb {sha}\n")
+    with pytest.raises(SystemExit, match=r"cannot download http://127\.0\.0\.1:9/pool/main/x/"):
+        dc.install(lock=lock, dest=tmp_path / "dest", cache=tmp_path / "cache")
+    assert not (tmp_path / "dest").exists()
