@@ -98,6 +98,7 @@ def test_an_install_shows_on_pages_and_api_once_per_client(
         == 1
     )
     assert page_installs(tclient.get(detail).text) == (1, 1)
+    assert "1 install in the last 12 months." in tclient.get(detail).text
     assert tclient.get(api).json()["composer_installs"] == 1
     # another client counts (what POST /downloads does for a request from 198.51.100.2)
     assert store_of(tclient).record("198.51.100.2", [("wp-plugin/akismet", "5.3.1.0")]) == (1, 0)
