@@ -63,7 +63,7 @@ def store(client: Client) -> TelemetryStore:
 def shown(html: str) -> dict[str, int]:
     """Composer installs per listed package, in the page's order."""
     rows = re.findall(
-        r'<h2><a href="/packages/([^"]+)">.*? ([\d,]+) Composer installs</p>', html, re.S
+        r'<h2><a href="/packages/([^"]+)">.*? ([\d,]+) Composer installs?</p>', html, re.S
     )
     assert rows, html
     return {name: int(n.replace(",", "")) for name, n in rows}

@@ -28,6 +28,9 @@ def test_browse_defaults_to_active_installs(client: Client, make_build: BuildMak
         "wp-theme/twentytwentyfour",
     ]
     assert '<label for="q">' in r.text and "<h1>" in r.text
+    # an unknown active-install count is left out, not shown as "— active installs"
+    assert "6,000,000 active installs" in r.text and "— active install" not in r.text
+    assert "0 Composer installs</p>" in r.text
 
 
 @pytest.mark.parametrize(
