@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from litestar.testing import TestClient
-from server_helpers import NOW, build_files, sample_rows
+from server_helpers import NOW, FakeClock, build_files, sample_rows
 from sqlalchemy.engine import Engine
 
 from curator.build.manifest import write_build
@@ -84,19 +84,6 @@ def client(settings: ServerSettings) -> Iterator[TestClient[Any]]:
 # --- the runtime database (telemetry) -------------------------------------------------------
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-class FakeClock:
-    """A settable clock (Unix seconds) for telemetry: ``clock.advance(seconds)``."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

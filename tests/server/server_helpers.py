@@ -15,6 +15,19 @@ from curator.models.package import Closure
 NOW = int(dt.datetime.now(dt.UTC).timestamp())
 
 
+class FakeClock:
+    """A settable clock (seconds; Unix time or monotonic) for tests: ``clock.advance(s)``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def _versions(*numbers: str, php: str = ">=7.4") -> list[dict[str, Any]]:
     return [
         {

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from conftest import BuildMaker
 from litestar.testing import TestClient
+from server_helpers import FakeClock
 
 from curator.build.search_index import SEARCH_INDEX_NAME
 from curator.storage.local import LocalStorage
@@ -23,17 +24,9 @@ Client = TestClient[Any]
 QUIET = 300.0
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(50.0)  # a monotonic clock: seconds since an arbitrary start
 
 
 @pytest.fixture

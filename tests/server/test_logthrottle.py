@@ -6,21 +6,14 @@ from __future__ import annotations
 import threading
 
 import pytest
+from server_helpers import FakeClock
 
 from server.logthrottle import ProblemThrottle, Report
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)  # a monotonic clock: seconds since an arbitrary start
 
 
 @pytest.fixture
