@@ -323,11 +323,16 @@ def read_whole_object(pack: memoryview, offset: int) -> tuple[int, bytes] | None
         pos += 1
     if type_num not in TYPE_NAMES:
         return None
-    # zlib's compressBound: no stream of `size` bytes deflates to more than this
+    # zlib's compressBound: what one deflate call makes of `size` bytes at most. Inflating
+    # from a window that small keeps zlib from copying the rest of the pack (unused_data).
     bound = size + (size >> 12) + (size >> 14) + (size >> 25) + 13
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(pack[pos : pos + bound], size + 1)  # the cap stops a bomb
+        if not inflater.eof and len(data) < size and pos + bound < len(pack):
+            # A valid stream may be longer (written with flushes, e.g. by another git
+            # implementation): the window ran out, not the stream. Read on.
+            data += inflater.decompress(pack[pos + bound :], size + 1 - len(data))
     except zlib.error as exc:
         raise ValueError(f"corrupt pack entry at offset {offset}: {exc}") from None
     if len(data) != size or not inflater.eof:  # eof: the stream's checksum was read and held

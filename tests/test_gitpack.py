@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import shutil
+import struct
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
 from dulwich.object_format import SHA1
 from dulwich.objects import RawObjectID
-from dulwich.pack import Pack
+from dulwich.pack import Pack, write_pack_index
 
 from curator import _gitpack as gp
 from curator.gitstore import GitStore
@@ -122,3 +125,33 @@ def test_a_damaged_entry_is_an_error(tmp_path: Path) -> None:
     raw[40] ^= 0xFF  # inside the deflate stream
     with pytest.raises(ValueError, match="corrupt pack entry at offset 12"):
         gp.read_whole_object(memoryview(bytes(raw)), 12)
+
+
+def test_a_valid_stream_longer_than_compress_bound_is_read(tmp_path: Path) -> None:
+    """A deflate stream with flushes (valid; git and dulwich read it) can be longer than
+    zlib's compressBound of its size: the reader reads on instead of calling it corrupt."""
+    data = b'{"n": 1}\n' * 200
+    deflater = zlib.compressobj()
+    stream = (
+        b"".join(
+            deflater.compress(data[i : i + 3]) + deflater.flush(zlib.Z_SYNC_FLUSH)
+            for i in range(0, len(data), 3)
+        )
+        + deflater.flush()
+    )
+    assert len(stream) > len(data) + 13  # beyond the bound the reader first reads
+    entry = gp._object_header(gp.BLOB, len(data)) + stream
+    body = b"PACK" + struct.pack(">LL", 2, 1) + entry
+    pack_bytes = body + hashlib.sha1(body).digest()
+    assert gp.read_whole_object(memoryview(pack_bytes), 12) == (gp.BLOB, data)
+    # and through a store: the pack, indexed, in a repository
+    store = GitStore.init(tmp_path / "repo")
+    sha = gp.hash_object(gp.BLOB, data)
+    name = f"pack-{hashlib.sha1(body).hexdigest()}"
+    pack_dir = store.git_dir / "objects" / "pack"
+    (pack_dir / f"{name}.pack").write_bytes(pack_bytes)
+    entries = [(bytes.fromhex(sha), 12, zlib.crc32(entry))]
+    with (pack_dir / f"{name}.idx").open("wb") as f:
+        write_pack_index(f, entries, hashlib.sha1(body).digest(), version=2)
+    assert store._get_raw(sha) == (gp.BLOB, data)
+    store.close()
