@@ -311,16 +311,19 @@ def read_whole_object(pack: memoryview, offset: int) -> tuple[int, bytes] | None
     """``(type, content)`` of the non-delta entry at ``offset`` of a pack, or ``None`` for a
     delta entry. Raises ``ValueError`` when the entry is truncated or does not inflate to
     the size its header gives."""
-    byte = pack[offset]
-    type_num = (byte >> 4) & 7
-    size = byte & 0x0F
-    shift = 4
-    pos = offset + 1
-    while byte & 0x80:
-        byte = pack[pos]
-        size |= (byte & 0x7F) << shift
-        shift += 7
-        pos += 1
+    try:
+        byte = pack[offset]
+        type_num = (byte >> 4) & 7
+        size = byte & 0x0F
+        shift = 4
+        pos = offset + 1
+        while byte & 0x80:
+            byte = pack[pos]
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            pos += 1
+    except IndexError:
+        raise ValueError(f"corrupt pack entry at offset {offset}: truncated header") from None
     if type_num not in TYPE_NAMES:
         return None
     # zlib's compressBound: what one deflate call makes of `size` bytes at most. Inflating

@@ -155,3 +155,12 @@ def test_a_valid_stream_longer_than_compress_bound_is_read(tmp_path: Path) -> No
         write_pack_index(f, entries, hashlib.sha1(body).digest(), version=2)
     assert store._get_raw(sha) == (gp.BLOB, data)
     store.close()
+
+
+@pytest.mark.parametrize("header", [b"", b"\xb5", b"\xb5\x80"])
+def test_a_truncated_entry_header_is_an_error(header: bytes) -> None:
+    """The pack ends inside the entry's size varint (or at its offset): the documented
+    ValueError, not an IndexError from reading past the end."""
+    raw = b"PACK" + struct.pack(">LL", 2, 1) + header
+    with pytest.raises(ValueError, match="corrupt pack entry at offset 12"):
+        gp.read_whole_object(memoryview(raw), 12)
