@@ -336,7 +336,7 @@ def read_whole_object(pack: memoryview, offset: int) -> tuple[int, bytes] | None
             # A valid stream may be longer (written with flushes, e.g. by another git
             # implementation): the window ran out, not the stream. Read on.
             data += inflater.decompress(pack[pos + bound :], size + 1 - len(data))
-    except zlib.error as exc:
+    except (zlib.error, OverflowError) as exc:  # OverflowError: a size beyond any buffer
         raise ValueError(f"corrupt pack entry at offset {offset}: {exc}") from None
     if len(data) != size or not inflater.eof:  # eof: the stream's checksum was read and held
         raise ValueError(f"corrupt pack entry at offset {offset}")

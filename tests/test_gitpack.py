@@ -164,3 +164,11 @@ def test_a_truncated_entry_header_is_an_error(header: bytes) -> None:
     raw = b"PACK" + struct.pack(">LL", 2, 1) + header
     with pytest.raises(ValueError, match="corrupt pack entry at offset 12"):
         gp.read_whole_object(memoryview(raw), 12)
+
+
+def test_an_entry_size_beyond_any_buffer_is_an_error() -> None:
+    """A damaged size varint (70 bits) names the entry as corrupt, not an OverflowError."""
+    raw = b"PACK" + struct.pack(">LL", 2, 1) + b"\xbf" + b"\xff" * 9 + b"\x7f"
+    raw += zlib.compress(b"abc")
+    with pytest.raises(ValueError, match="corrupt pack entry at offset 12"):
+        gp.read_whole_object(memoryview(raw), 12)
