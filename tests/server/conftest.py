@@ -4,17 +4,21 @@ runtime databases (SQLite and a fresh PostgreSQL schema) with a settable clock."
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from litestar.testing import TestClient
-from server_helpers import NOW, FakeClock, build_files, sample_rows
+from server_helpers import (
+    NOW,
+    BuildMaker,
+    FakeClock,
+    build_files,
+    postgres_schema,
+    sample_rows,
+)
 from sqlalchemy.engine import Engine
 
 from curator.build.manifest import write_build
@@ -25,8 +29,6 @@ from server.app import create_app
 from server.runtime.engine import default_url, make_engine
 from server.runtime.migrate import upgrade
 from server.settings import ServerSettings
-
-BuildMaker = Callable[..., str]
 
 
 @pytest.fixture
@@ -83,29 +85,11 @@ def client(settings: ServerSettings) -> Iterator[TestClient[Any]]:
 
 # --- the runtime database (telemetry) -------------------------------------------------------
 
-PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
 
 @pytest.fixture
 def clock() -> FakeClock:
     # 2026-03-10 12:00:00 UTC: mid-day, mid-month
     return FakeClock(dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC).timestamp())
-
-
-@contextlib.contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A database URL whose ``search_path`` is a fresh schema of the local PostgreSQL's
-    ``test`` database, dropped afterwards (parallel workers never share one)."""
-    name = f"t_{uuid.uuid4().hex[:20]}"
-    admin = sa.create_engine(PG_BASE, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
-    try:
-        yield f"{PG_BASE}?options=-csearch_path%3D{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
+
+import sqlalchemy as sa
 
 from curator import canonical
 from curator.build.search_index import SearchRow, search_row_from_record
@@ -13,6 +17,8 @@ from curator.models import PackageRecord, PackageStatus, UpstreamInfo
 from curator.models.package import Closure
 
 NOW = int(dt.datetime.now(dt.UTC).timestamp())
+BuildMaker = Callable[..., str]  # the make_build fixture (conftest.py)
+PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 class FakeClock:
@@ -194,3 +200,19 @@ def build_files(
         }
     )
     return files
+
+
+@contextlib.contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL whose ``search_path`` is a fresh schema of the local PostgreSQL's
+    ``test`` database, dropped afterwards (parallel workers never share one)."""
+    name = f"t_{uuid.uuid4().hex[:20]}"
+    admin = sa.create_engine(PG_BASE, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{PG_BASE}?options=-csearch_path%3D{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+        admin.dispose()

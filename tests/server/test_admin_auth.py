@@ -25,9 +25,9 @@ from admin_helpers import (
     set_cookie_headers,
     signed_in,
 )
-from conftest import BuildMaker, FakeClock
 from litestar import Litestar
 from litestar.testing import TestClient
+from server_helpers import BuildMaker, FakeClock
 
 from curator.storage.local import LocalStorage
 from server.admin.settings import AdminSettings

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import playwright.sync_api as playwright_sync
 import pytest
 from admin_helpers import EMAIL, PASSWORD, add_user, live_server
-from conftest import BuildMaker
+from server_helpers import BuildMaker
 from test_server_browser import ARGS, ARTIFACTS, CHROMIUM  # fails the module without chromium
 
 from curator.storage.local import LocalStorage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FakeClock
+from server_helpers import FakeClock
 
 from curator.cli import cli
 from server.admin.passwords import Passwords

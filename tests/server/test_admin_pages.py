@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from admin_helpers import Client, add_user, csrf_of, signed_in
-from conftest import BuildMaker, FakeClock
 from litestar.testing import TestClient
+from server_helpers import BuildMaker, FakeClock
 
 from curator.datarepo import create
 from curator.models import RegistryConfig

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from admin_helpers import EMAIL, PASSWORD, Client, add_user, cookie_value, csrf_of, login
 from admin_helpers import set_cookie_headers as cookies_of
-from conftest import BuildMaker, FakeClock, postgres_schema
 from litestar.testing import TestClient
+from server_helpers import BuildMaker, FakeClock, postgres_schema
 
 from curator.storage.local import LocalStorage
 from server.admin.settings import AdminSettings

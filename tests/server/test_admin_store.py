@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from conftest import FakeClock
+from server_helpers import FakeClock
 from sqlalchemy.engine import Engine
 
 from server.admin.passwords import MIN_LENGTH, PasswordRuleError, Passwords, check_password

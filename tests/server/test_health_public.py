@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BuildMaker
 from litestar.testing import TestClient
+from server_helpers import BuildMaker
 
 from curator.build.search_index import SEARCH_INDEX_NAME
 from curator.storage.local import LocalStorage

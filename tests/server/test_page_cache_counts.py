@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import BuildMaker, FakeClock
 from litestar.testing import TestClient
-from server_helpers import sample_rows
+from server_helpers import BuildMaker, FakeClock, sample_rows
 
 from curator.storage.local import LocalStorage
 from server.app import create_app

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import FakeClock
+from server_helpers import FakeClock
 from sqlalchemy.engine import Engine
 
 from curator.cli import cli

@@ -10,8 +10,8 @@ import argon2
 import orjson
 import pytest
 from admin_helpers import EMAIL, add_user, csrf_of
-from conftest import BuildMaker, FakeClock
 from litestar.testing import TestClient
+from server_helpers import BuildMaker, FakeClock
 
 from curator.storage.local import LocalStorage
 from server.admin.settings import AdminSettings

@@ -18,8 +18,8 @@ import pytest
 from admin_helpers import add_user, login
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
-from conftest import BuildMaker
 from litestar.testing import TestClient
+from server_helpers import BuildMaker
 
 from curator.storage.local import LocalStorage
 from server.admin.settings import AdminSettings

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BuildMaker
 from litestar.testing import TestClient
+from server_helpers import BuildMaker
 
 from server.app import create_app
 from server.settings import ServerSettings

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from conftest import BuildMaker
+from server_helpers import BuildMaker
 
 from server.app import create_app
 from server.settings import ServerSettings

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 import pytest
-from conftest import BuildMaker
 from litestar.testing import TestClient
+from server_helpers import BuildMaker
 
 Client = TestClient[Any]
 

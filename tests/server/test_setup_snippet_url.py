@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 from admin_helpers import live_server
-from conftest import BuildMaker
+from server_helpers import BuildMaker
 
 from curator.storage.local import LocalStorage
 from server.app import create_app

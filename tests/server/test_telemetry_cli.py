@@ -7,8 +7,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from click.testing import CliRunner
-from conftest import FakeClock
 from litestar.testing import TestClient
+from server_helpers import FakeClock
 
 from curator.cli import cli
 from curator.cli._errors import ExitCode

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from conftest import BuildMaker
+from server_helpers import BuildMaker
 
 from curator.storage.local import LocalStorage
 from server.app import create_app

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 import sqlalchemy as sa
-from conftest import BuildMaker, FakeClock
 from litestar.testing import TestClient
+from server_helpers import BuildMaker, FakeClock
 
 from curator.storage.local import LocalStorage
 from server.app import create_app

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
-from conftest import FakeClock
+from server_helpers import FakeClock
 from sqlalchemy.engine import Engine
 
 from server.counts import MonthCount

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 
 import pytest
 import sqlalchemy as sa
-from conftest import FakeClock
+from server_helpers import FakeClock
 from sqlalchemy.engine import Engine
 
 from server.runtime import schema
