@@ -863,8 +863,9 @@ class GitStore:
         """Consolidate packs so lookups stay fast; return the number of packs left.
 
         Every sync run adds one pack. Lookups stay fast regardless, but once read each pack
-        holds about four file descriptors (dulwich maps its ``.idx`` and ``.pack``), which
-        exhausts a default ``ulimit -n`` of 1024 at ~250 packs, and packs without deltas
+        holds about three file descriptors (its ``.idx`` mapped by dulwich, its ``.pack``
+        mapped by :class:`_gitpack.PackLookup`), which exhausts a default ``ulimit -n`` of
+        1024 at ~300 packs, and packs without deltas
         take ~2x the disk. So a maintenance job (or the sync command after its commit) should
         call this when :meth:`pack_count` exceeds ~50 (git's own ``gc --auto`` limit); never
         per commit. With the git CLI (``use_git`` None or True):

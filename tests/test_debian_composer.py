@@ -90,6 +90,7 @@ def test_a_fresh_checkout_installs_from_the_cache_without_the_network(
 ) -> None:
     """scripts/setup filled the machine's cache; a fresh clone (what CI makes) then unpacks
     from it with no mirror at all, and gets a working composer 2.8."""
+    dc.install(dest=tmp_path / "warm")  # what setup did (a no-op download when it did)
     monkeypatch.setattr(dc, "MIRROR", "http://127.0.0.1:9")  # nothing listens on port 9
     binary = dc.install(dest=tmp_path / "composer", cache=dc.cache_dir())
     out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True)

@@ -395,7 +395,8 @@ def verify(
     commit's build and every file to match it. That build is the storage's build of the
     commit when there is one that validates (and names this commit, tree and builder
     version), else a rebuild from the data repository in a temporary directory; --rebuild
-    always rebuilds. The output names the reference used.
+    always rebuilds. The output names the reference used. A stored build is trusted as far
+    as the storage is: to check what this storage itself serves, use --rebuild.
     """
     chosen = [x for x in (build_id, directory, bucket) if x is not None]
     if against is not None:
