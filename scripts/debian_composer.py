@@ -28,8 +28,10 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -65,16 +67,25 @@ def read_lock(path: Path = LOCK) -> list[tuple[str, str]]:
     return entries
 
 
+class _Gone(Exception):
+    """The mirror no longer has a locked file (HTTP 404: Debian replaced that version)."""
+
+
 def _fetch(url: str, attempts: int = 3) -> bytes:
     for attempt in range(1, attempts + 1):
         try:
             with urllib.request.urlopen(url, timeout=120) as response:
                 data: bytes = response.read()
                 return data
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise _Gone(url) from None
+            if attempt == attempts:
+                raise
         except OSError:
             if attempt == attempts:
                 raise
-            time.sleep(2.0 * attempt)
+        time.sleep(2.0 * attempt)
     raise AssertionError("unreachable")
 
 
@@ -94,7 +105,7 @@ def _deb(pool_path: str, expected: str, cache: Path) -> bytes:
             return data
     url = f"{MIRROR}/{pool_path}"
     try:
-        data = _fetch(url)
+        data = _fetch(url)  # _Gone goes to install(), which falls back to the live index
     except OSError as exc:
         raise SystemExit(
             f"cannot download {url}: {exc}\n"
@@ -112,15 +123,41 @@ def _deb(pool_path: str, expected: str, cache: Path) -> bytes:
 
 
 def install(lock: Path = LOCK, dest: Path = DEST, cache: Path | None = None) -> Path:
-    """Unpack the locked packages into ``dest`` unless that exact set is there already."""
+    """Unpack the locked packages into ``dest`` unless that exact set is there already.
+
+    When the mirror has dropped a locked file (a Debian point release replaced it), it warns
+    and installs the closure from trixie's current index instead, so a new machine still
+    gets a Composer 2.8; ``--refresh`` then updates the lock for review."""
     cache = cache or cache_dir()
-    entries = read_lock(lock)
     stamp = hashlib.sha256(lock.read_bytes()).hexdigest()
     stamp_file = dest / ".lock-sha256"
     if stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
         return dest / "composer"
     if shutil.which("dpkg-deb") is None:
         raise SystemExit("dpkg-deb is missing (Debian's dpkg package)")
+    try:
+        return _unpack(read_lock(lock), dest, cache, stamp)
+    except _Gone as gone:
+        print(
+            f"warning: {lock.name} is stale: {gone} is gone from the mirror; installing "
+            f"{SUITE}'s current packages instead (run {Path(__file__).name} --refresh and "
+            "commit the lock)",
+            file=sys.stderr,
+        )
+    try:
+        index = _live_index()
+    except (OSError, _Gone, lzma.LZMAError) as exc:
+        raise SystemExit(f"cannot read {SUITE}'s package index from {MIRROR}: {exc}") from None
+    current = [(f["Filename"], f["SHA256"]) for f in resolve(index)]
+    return _unpack(current, dest, cache, "unlocked")  # never matches a lock: retried next time
+
+
+def _live_index() -> dict[str, dict[str, str]]:
+    url = f"{MIRROR}/dists/{SUITE}/main/binary-all/Packages.xz"
+    return _parse_index(lzma.decompress(_fetch(url)).decode("utf-8", "replace"))
+
+
+def _unpack(entries: list[tuple[str, str]], dest: Path, cache: Path, stamp: str) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".composer-") as tmp:
         root = Path(tmp) / "root"
@@ -197,7 +234,7 @@ def resolve(index: dict[str, dict[str, str]], root: str = "composer") -> list[di
 
 def refresh(lock: Path = LOCK) -> None:
     url = f"{MIRROR}/dists/{SUITE}/main/binary-all/Packages.xz"
-    index = _parse_index(lzma.decompress(_fetch(url)).decode("utf-8", "replace"))
+    index = _live_index()
     lines = [
         f"# Debian {SUITE} packages unpacked into .tools/composer by scripts/debian_composer.py",
         "# (composer and the PHP libraries it depends on; PHP itself comes from the system).",

@@ -5,10 +5,15 @@ The install itself runs in scripts/setup and is exercised by the composer 2.8 cl
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import lzma
 import subprocess
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -109,3 +114,42 @@ def test_a_damaged_cache_entry_is_not_used(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(SystemExit, match=r"cannot download http://127\.0\.0\.1:9/pool/main/x/"):
         dc.install(lock=lock, dest=tmp_path / "dest", cache=tmp_path / "cache")
     assert not (tmp_path / "dest").exists()
+
+
+def test_a_version_debian_dropped_falls_back_to_the_current_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A point release removes the locked .deb from the pool (404): setup warns and installs
+    what trixie's index lists now, so a new machine still gets composer 2.8."""
+    dc.install(dest=tmp_path / "warm")  # the real packages, in the machine's cache
+    mirror = tmp_path / "mirror"
+    index = []
+    names = []
+    for pool_path, sha in dc.read_lock():
+        deb = Path(pool_path).name
+        name = deb.split("_", 1)[0]
+        names.append(name)
+        moved = f"pool/main/new/{deb}"  # the same bytes, under a path the lock does not name
+        (mirror / moved).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / moved).write_bytes((dc.cache_dir() / f"{sha}.deb").read_bytes())
+        index.append(f"Package: {name}\nVersion: 1\nFilename: {moved}\nSHA256: {sha}\n")
+    index[0] = index[0].replace("Version: 1\n", f"Version: 1\nDepends: {', '.join(names[1:])}\n")
+    assert names[0] == "composer"
+    dists = mirror / "dists" / "trixie" / "main" / "binary-all"
+    dists.mkdir(parents=True)
+    (dists / "Packages.xz").write_bytes(lzma.compress("\n".join(index).encode()))
+    handler = functools.partial(_Quiet, directory=str(mirror))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as http:
+        threading.Thread(target=http.serve_forever, daemon=True).start()
+        monkeypatch.setattr(dc, "MIRROR", f"http://127.0.0.1:{http.server_address[1]}")
+        binary = dc.install(dest=tmp_path / "composer", cache=tmp_path / "empty-cache")
+        http.shutdown()
+    assert "debian-composer.lock is stale" in capsys.readouterr().err
+    out = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("Composer version 2.8")
+    assert len(list((tmp_path / "empty-cache").glob("*.deb"))) == len(names)  # downloaded
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
